@@ -1,0 +1,367 @@
+/*
+ * internal.h - upager's internal types and functions, grouped by the file
+ * that defines them.  Public names start upager_, internal names shared
+ * between files start upager__, file-local names are static.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * See docs/design.md for the design.  In short:
+ *
+ *   page     a page_size-aligned piece of a region, numbered from 0.
+ *   frame    one slot of the pager's memory budget (memory_limit /
+ *            page_size slots).  A resident page owns a frame.  The page's
+ *            bytes live at a fixed offset of the pager's memfd (region base
+ *            + page offset), so that neighbouring pages with equal
+ *            protection merge into one kernel VMA.
+ *   app view the application's mapping of the memfd; its protection per
+ *            page encodes the reference and dirty tracking:
+ *              PROT_NONE   not resident, or resident and unreferenced
+ *              PROT_READ   resident, referenced, clean (or read-only map)
+ *              PROT_RW     resident, referenced, dirty
+ *   alias    a second mapping of the same memfd range, always read-write:
+ *            all I/O targets it, never the app view.
+ *
+ * Locking: each page has a lock bit in its flags word (PG_LOCKED), taken
+ * by whoever changes the page's residency or protection; waiters sleep on
+ * a futex.  The fault handler never waits for anything but page locks and
+ * the region gate (gate.c), neither of which interrupted code can hold
+ * (API calls block signals while they hold them).
+ */
+#ifndef UPAGER_INTERNAL_H
+#define UPAGER_INTERNAL_H
+
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <liburing.h>
+
+#include "upager.h"
+
+#define UPAGER_HIDDEN __attribute__((visibility("hidden")))
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- limits and defaults ------------------------------------------------ */
+
+#define UPAGER_DEFAULT_PAGE_SIZE (64u << 10)
+#define UPAGER_MAX_PAGE_SIZE (2u << 20)
+#define UPAGER_DEFAULT_IO_DEPTH 64u
+#define UPAGER_MAX_IO_DEPTH 4096u
+#define UPAGER_DEFAULT_READAHEAD 16u
+#define UPAGER_MAX_READAHEAD 1024u
+#define UPAGER_MIN_FRAMES 4u
+#define UPAGER_MAX_REGION_BYTES ((size_t)1 << 40)
+/* Region table slots; the table is sized at first use, this is its cap. */
+#define UPAGER_MAX_REGIONS 65536u
+/* Rings per pager that fault handlers and API calls share (try-lock). */
+#define UPAGER_NRINGS 8u
+/* Most pages one eviction pass writes back in one submission. */
+#define UPAGER_WB_BATCH 16u
+/* Most requests a read-ahead run or write-back batch hands to io_run. */
+#define UPAGER_IO_BATCH 32u
+
+/* ---- page state (page.c) ------------------------------------------------ */
+
+enum {
+	PG_LOCKED = 1u << 0,    /* someone is changing this page */
+	PG_WAITERS = 1u << 1,   /* someone sleeps on PG_LOCKED */
+	PG_RESIDENT = 1u << 2,  /* owns a frame; bytes valid in the memfd */
+	PG_DIRTY = 1u << 3,     /* differs from the backing store */
+	PG_READ = 1u << 4,      /* app view readable (referenced) */
+	PG_WRITE = 1u << 5,     /* app view writable (referenced, dirty) */
+	PG_BACKED = 1u << 6,    /* contents live in the scratch file */
+	PG_READAHEAD = 1u << 7, /* read ahead, not yet touched */
+	PG_RA_MARK = 1u << 8,   /* last page of a read-ahead run */
+	PG_WB_ERROR = 1u << 9,  /* the last write-back failed */
+	PG_PIN_SHIFT = 16,      /* pin count in bits 16..31 */
+};
+#define PG_PIN_ONE (1u << PG_PIN_SHIFT)
+#define PG_PIN_MASK (0xffffu << PG_PIN_SHIFT)
+#define PG_ACCESS (PG_READ | PG_WRITE)
+
+/*
+ * One page's descriptor.  @flags changes only by atomic read-modify-write;
+ * bits other than PG_WAITERS change only while PG_LOCKED is held by the
+ * changer (PG_READAHEAD may also be cleared without it, as a hint).
+ * @frame is meaningful while PG_RESIDENT and written under the lock.
+ */
+struct upager_page {
+	_Atomic uint32_t flags;
+	uint32_t frame;
+};
+
+/* What the Clock hand does with a page it meets (pure policy). */
+enum clock_action {
+	CLOCK_SKIP,       /* locked, pinned or not resident: pass on */
+	CLOCK_DEACTIVATE, /* referenced: clear the reference (revoke access) */
+	CLOCK_WRITEBACK,  /* unreferenced and dirty: write back, then evict */
+	CLOCK_EVICT,      /* unreferenced and clean: free the frame */
+};
+
+UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags);
+UPAGER_HIDDEN bool upager__page_trylock(struct upager_page *pg);
+UPAGER_HIDDEN void upager__page_lock(struct upager_page *pg);
+UPAGER_HIDDEN void upager__page_unlock(struct upager_page *pg);
+UPAGER_HIDDEN void upager__page_wait(struct upager_page *pg, uint32_t seen);
+
+static inline uint32_t page_flags(struct upager_page *pg)
+{
+	return atomic_load_explicit(&pg->flags, memory_order_acquire);
+}
+static inline void page_set(struct upager_page *pg, uint32_t bits)
+{
+	atomic_fetch_or_explicit(&pg->flags, bits, memory_order_acq_rel);
+}
+static inline void page_clear(struct upager_page *pg, uint32_t bits)
+{
+	atomic_fetch_and_explicit(&pg->flags, ~bits, memory_order_acq_rel);
+}
+static inline unsigned page_pins(uint32_t flags)
+{
+	return flags >> PG_PIN_SHIFT;
+}
+
+/* ---- regions (region.c) ------------------------------------------------- */
+
+enum region_kind {
+	REGION_SHARED,  /* file mapping, written back to the file */
+	REGION_PRIVATE, /* file mapping, dirty pages go to the scratch file */
+	REGION_ANON,    /* upager_alloc: scratch file only */
+};
+
+struct upager_region {
+	struct upager *pager;
+	uint32_t id;               /* slot in the region table */
+	enum region_kind kind;
+	bool writable;             /* PROT_WRITE was asked for */
+	char *base;                /* app view, map_len bytes */
+	char *alias;               /* alias view, always read-write */
+	size_t length;             /* bytes the user asked for */
+	size_t npages;             /* pages covering length */
+	size_t map_len;            /* npages << page_shift */
+	off_t file_offset;         /* bytes into the backing file */
+	uint64_t memfd_offset;     /* bytes into the pager's memfd */
+	int fd;                    /* backing file (dup), -1 for ANON */
+	int direct_fd;             /* same file with O_DIRECT, or -1 */
+	int scratch_fd;            /* PRIVATE/ANON dirty pages, or -1 */
+	struct upager_page *pages; /* npages descriptors, sparse mmap */
+	size_t pages_bytes;        /* bytes of that mapping */
+	void *ticket;              /* libsigsegv dispatcher registration */
+	_Atomic int advice;        /* UPAGER_ADV_NORMAL/RANDOM/SEQUENTIAL */
+	_Atomic uint64_t ra_next;  /* page a sequential stream touches next */
+	_Atomic uint32_t ra_window;/* current read-ahead window, pages */
+	_Atomic int sync_error;    /* sticky failed fdatasync, or 0 */
+	struct upager_region *next;/* pager's region list (pager lock) */
+	struct upager_region *prev;
+};
+
+/* Frame owner encoding: 0 = free; else (region id + 1) << 40 | page. */
+#define FRAME_PAGE_BITS 40
+static inline uint64_t frame_owner(const struct upager_region *r, uint64_t idx)
+{
+	return ((uint64_t)(r->id + 1) << FRAME_PAGE_BITS) | idx;
+}
+static inline uint32_t owner_region_id(uint64_t owner)
+{
+	return (uint32_t)(owner >> FRAME_PAGE_BITS) - 1;
+}
+static inline uint64_t owner_page(uint64_t owner)
+{
+	return owner & (((uint64_t)1 << FRAME_PAGE_BITS) - 1);
+}
+
+UPAGER_HIDDEN int upager__regions_init(void);
+UPAGER_HIDDEN struct upager_region *upager__region_get(uint32_t id);
+UPAGER_HIDDEN struct upager_region *upager__region_find(struct upager *p, const void *addr);
+UPAGER_HIDDEN int upager__region_create(struct upager *p, struct upager_region *r);
+UPAGER_HIDDEN int upager__region_unregister(struct upager_region *r);
+UPAGER_HIDDEN int upager__region_reregister(struct upager_region *r);
+UPAGER_HIDDEN void upager__region_free(struct upager_region *r);
+UPAGER_HIDDEN uint64_t upager__vma_budget(void);
+
+/* ---- the region gate (gate.c) -------------------------------------------- */
+/*
+ * Readers (fault handlers, the Clock, API calls that touch pages) may run
+ * together; a writer (registering or unregistering a region) waits until no
+ * reader is inside.  Readers never block in the kernel on the gate: they
+ * spin with sched_yield while a writer is inside, so the gate is safe in
+ * signal context.  Nesting on one thread is allowed for readers.
+ */
+UPAGER_HIDDEN void upager__gate_read_enter(void);
+UPAGER_HIDDEN void upager__gate_read_exit(void);
+UPAGER_HIDDEN void upager__gate_write_enter(void);
+UPAGER_HIDDEN void upager__gate_write_exit(void);
+
+/* ---- I/O (io.c) ---------------------------------------------------------- */
+
+struct io_req {
+	int fd;
+	bool write;
+	void *buf;
+	size_t len;
+	off_t off;
+	int res; /* out: 0 or negative errno */
+};
+
+struct upager_ring {
+	struct io_uring ring;
+	_Atomic int busy; /* try-lock; never waited for */
+	bool ready;
+};
+
+UPAGER_HIDDEN int upager__io_init(struct upager *p);
+UPAGER_HIDDEN void upager__io_exit(struct upager *p);
+UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n);
+
+/* ---- statistics (stats.c) ------------------------------------------------ */
+
+/* X-macro of the event counters: name, help. */
+#define UPAGER_COUNTERS(X)                                                   \
+	X(pgfault, "faults handled")                                         \
+	X(pgmajfault, "faults that read the page")                           \
+	X(pgminfault, "reference faults")                                    \
+	X(pgwritefault, "first writes to clean pages")                       \
+	X(pgpgin, "pages read")                                              \
+	X(pgpgout, "pages written")                                          \
+	X(pgzerofill, "pages zero-filled without I/O")                       \
+	X(readahead, "pages read ahead")                                     \
+	X(readahead_used, "read-ahead pages touched")                        \
+	X(pgscan, "pages scanned by the Clock hand")                         \
+	X(pgdeactivate, "references cleared by the Clock hand")              \
+	X(pgsteal, "pages evicted")                                          \
+	X(writeback_evict, "dirty pages written back by eviction")           \
+	X(io_errors, "failed reads and writes")                              \
+	X(sigbus, "faults answered with SIGBUS")
+
+struct upager_counters {
+#define X(name, help) _Atomic uint64_t name;
+	UPAGER_COUNTERS(X)
+#undef X
+	_Atomic int64_t nr_resident;
+	_Atomic uint64_t nr_resident_peak;
+	_Atomic int64_t nr_dirty;
+	_Atomic int64_t nr_pinned;
+	_Atomic uint64_t fault_ns_hist[UPAGER_HIST_BUCKETS];
+};
+
+#define STAT_INC(p, name) atomic_fetch_add_explicit(&(p)->stats.name, 1, memory_order_relaxed)
+#define STAT_ADD(p, name, n) \
+	atomic_fetch_add_explicit(&(p)->stats.name, (n), memory_order_relaxed)
+
+UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
+UPAGER_HIDDEN void upager__stat_fault_time(struct upager *p, uint64_t ns);
+UPAGER_HIDDEN uint64_t upager__now_ns(void);
+
+/* ---- options (options.c) -------------------------------------------------- */
+
+UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
+UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
+                                         struct upager_config *out);
+
+/* ---- the pager ------------------------------------------------------------ */
+
+struct upager_frame {
+	_Atomic uint64_t owner; /* 0 free, else frame_owner() of its page */
+};
+
+#define WORKER_QUEUE 64u
+struct willneed_req {
+	struct upager_region *region;
+	uint64_t first, count;
+};
+
+struct upager {
+	size_t page_size;
+	unsigned page_shift;
+	size_t nframes;            /* memory_limit / page_size */
+	size_t pin_reserve;        /* frames that may never be pinned */
+	unsigned io_depth;
+	unsigned readahead;        /* most pages per read-ahead run */
+	unsigned flags;
+
+	int memfd;                 /* all frames of all regions */
+	uint64_t memfd_next;       /* next free memfd offset (lock) */
+
+	struct upager_frame *frames;
+	_Atomic uint64_t hand;     /* the Clock hand; taken mod nframes */
+	_Atomic int64_t nfree;     /* frames with owner 0 */
+
+	struct upager_ring rings[UPAGER_NRINGS];
+	_Atomic unsigned ring_hint;
+
+	pthread_mutex_t lock;      /* region list, memfd_next; API only */
+	struct upager_region *regions;
+	bool destroyed;
+
+	/* WILLNEED worker (worker.c) */
+	pthread_t worker;
+	bool worker_started;
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	struct willneed_req wq[WORKER_QUEUE];
+	unsigned wq_head, wq_len;
+	bool wstop;
+	unsigned wbusy;            /* requests being served */
+	pthread_cond_t widle;
+
+	struct upager_counters stats;
+};
+
+/* ---- paging (vmscan.c, fault.c, readahead.c, writeback.c) ----------------- */
+
+/* Address of page @idx in the app view and in the alias view. */
+static inline char *page_addr(const struct upager_region *r, uint64_t idx)
+{
+	return r->base + (idx << r->pager->page_shift);
+}
+static inline char *page_alias(const struct upager_region *r, uint64_t idx)
+{
+	return r->alias + (idx << r->pager->page_shift);
+}
+
+/* vmscan.c: frames and the Clock hand.  Signal context. */
+UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame);
+UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
+UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
+UPAGER_HIDDEN void upager__access_forget(int64_t n);
+UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
+UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n,
+                                     uint32_t access);
+
+/* fault.c.  Signal context. */
+UPAGER_HIDDEN int upager__fault(struct upager_region *r, void *addr);
+UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
+                                         unsigned ra_pages, uint32_t access);
+
+/* readahead.c.  Signal context. */
+UPAGER_HIDDEN unsigned upager__ra_window(struct upager_region *r, uint64_t idx);
+
+/* writeback.c.  Signal context (write-back of locked pages). */
+UPAGER_HIDDEN void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
+                                       struct io_req *req);
+UPAGER_HIDDEN int upager__writeback_locked(struct upager *p, struct upager_region **rs,
+                                           uint64_t *idxs, unsigned n, int *results);
+UPAGER_HIDDEN int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last,
+                                      bool evict);
+
+/* worker.c */
+UPAGER_HIDDEN int upager__worker_start(struct upager *p);
+UPAGER_HIDDEN void upager__worker_stop(struct upager *p);
+UPAGER_HIDDEN int upager__worker_queue(struct upager *p, struct upager_region *r,
+                                       uint64_t first, uint64_t count);
+UPAGER_HIDDEN void upager__worker_drain(struct upager *p, struct upager_region *r);
+
+/* pager.c */
+UPAGER_HIDDEN void upager__block_signals(sigset_t *old);
+UPAGER_HIDDEN void upager__restore_signals(const sigset_t *old);
+
+#endif /* UPAGER_INTERNAL_H */

@@ -1,0 +1,273 @@
+/*
+ * io.c - the I/O layer: page reads and writes through io_uring.
+ *
+ * SIGNAL CONTEXT: upager__io_run() runs inside the SIGSEGV handler.  It
+ * takes a ring from the pager's pool with a try-lock and never waits for
+ * one: if every ring is in use (more threads faulting than rings), it does
+ * the I/O with pread(2)/pwrite(2), which are async-signal-safe.  liburing's
+ * submit and wait paths make system calls only; no allocation.  Rings are
+ * created and torn down in API context (upager__io_init/exit).
+ *
+ * Every request is carried out in full: short transfers continue where they
+ * stopped, EINTR and EAGAIN are retried, and a read that meets end of file
+ * zero-fills the rest of its buffer, so a frame never shows stale bytes.
+ *
+ * The test hook (upager__inject_io) rewrites completion results here, below
+ * every caller, the way a failing device would.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+#include "testhooks.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* ---- fault injection ------------------------------------------------------ */
+
+static _Atomic unsigned inject_ops;
+static _Atomic long inject_countdown;
+static _Atomic int inject_result;
+static _Atomic int inject_persistent;
+static _Atomic long inject_hits;
+
+void upager__inject_io(unsigned ops, long nth, int result, int persistent)
+{
+	atomic_store(&inject_ops, 0);
+	atomic_store(&inject_countdown, nth);
+	atomic_store(&inject_result, result);
+	atomic_store(&inject_persistent, persistent);
+	atomic_store(&inject_hits, 0);
+	atomic_store(&inject_ops, ops);
+}
+
+void upager__inject_clear(void)
+{
+	atomic_store(&inject_ops, 0);
+}
+
+long upager__inject_count(void)
+{
+	return atomic_load(&inject_hits);
+}
+
+/* Rewrite @res of one completion of @len bytes if an injection says so. */
+static long inject(bool write, long res, size_t len)
+{
+	unsigned ops = atomic_load_explicit(&inject_ops, memory_order_relaxed);
+	long left;
+
+	if (likely(!(ops & (write ? UPAGER_IO_WRITE : UPAGER_IO_READ))))
+		return res;
+	left = atomic_fetch_sub(&inject_countdown, 1) - 1;
+	if (left > 0)
+		return res;
+	if (left < 0 && !atomic_load(&inject_persistent))
+		return res;
+	atomic_fetch_add(&inject_hits, 1);
+	if (atomic_load(&inject_result) == UPAGER_INJECT_SHORT)
+		return res > 1 ? res / 2 : res;
+	(void)len;
+	return atomic_load(&inject_result);
+}
+
+/* ---- rings ---------------------------------------------------------------- */
+
+int upager__io_init(struct upager *p)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < UPAGER_NRINGS; i++) {
+		rc = io_uring_queue_init(p->io_depth, &p->rings[i].ring, 0);
+		if (rc < 0) {
+			/* The first ring must work; later ones are optional. */
+			if (i == 0)
+				return rc;
+			break;
+		}
+		p->rings[i].ready = true;
+		atomic_store(&p->rings[i].busy, 0);
+	}
+	return 0;
+}
+
+void upager__io_exit(struct upager *p)
+{
+	for (unsigned i = 0; i < UPAGER_NRINGS; i++) {
+		if (p->rings[i].ready)
+			io_uring_queue_exit(&p->rings[i].ring);
+		p->rings[i].ready = false;
+	}
+}
+
+static struct upager_ring *ring_get(struct upager *p)
+{
+	unsigned start = atomic_fetch_add_explicit(&p->ring_hint, 1, memory_order_relaxed);
+
+	for (unsigned k = 0; k < UPAGER_NRINGS; k++) {
+		struct upager_ring *r = &p->rings[(start + k) % UPAGER_NRINGS];
+		int expect = 0;
+
+		if (!r->ready)
+			continue;
+		if (atomic_compare_exchange_strong(&r->busy, &expect, 1))
+			return r;
+	}
+	return NULL;
+}
+
+static void ring_put(struct upager_ring *r)
+{
+	atomic_store_explicit(&r->busy, 0, memory_order_release);
+}
+
+/* ---- one request, synchronously ------------------------------------------ */
+
+/*
+ * Finish @req from byte @done on with pread/pwrite: the path for rings that
+ * are all busy, for short transfers and for retries.
+ */
+static int io_finish_sync(struct io_req *req, size_t done)
+{
+	while (done < req->len) {
+		char *buf = (char *)req->buf + done;
+		size_t len = req->len - done;
+		long n = req->write ? pwrite(req->fd, buf, len, req->off + (off_t)done)
+		                    : pread(req->fd, buf, len, req->off + (off_t)done);
+		if (n < 0)
+			n = -errno;
+		n = inject(req->write, n, len);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n < 0)
+			return (int)n;
+		if (n == 0) {
+			if (req->write)
+				return -EIO; /* a write that makes no progress */
+			memset(buf, 0, len); /* end of file */
+			return 0;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* What one completion @res means for @req: 0 done, >0 bytes still owed. */
+static int io_complete(struct io_req *req, long res)
+{
+	res = inject(req->write, res, req->len);
+	if (res == -EINTR || res == -EAGAIN)
+		return io_finish_sync(req, 0);
+	if (res < 0)
+		return (int)res;
+	if ((size_t)res < req->len) {
+		if (res == 0 && !req->write) {
+			memset(req->buf, 0, req->len);
+			return 0;
+		}
+		return io_finish_sync(req, (size_t)res);
+	}
+	return 0;
+}
+
+/**
+ * upager__io_run() - carry out @n requests, as one io_uring submission
+ * where a ring is free.
+ * @p:    the pager (its rings).
+ * @reqs: the requests; each req->res is set to 0 or a negative errno.
+ * @n:    how many, at most the ring size per submission (more are split).
+ *
+ * Async-signal-safe.  Waits for every request: nothing is left in flight.
+ *
+ * Return: 0 if all succeeded, else the first error.
+ */
+int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
+{
+	struct upager_ring *ring = ring_get(p);
+	int first_err = 0;
+	unsigned i;
+
+	if (!ring) {
+		for (i = 0; i < n; i++) {
+			reqs[i].res = io_finish_sync(&reqs[i], 0);
+			if (reqs[i].res && !first_err)
+				first_err = reqs[i].res;
+		}
+		return first_err;
+	}
+
+	for (unsigned base = 0; base < n;) {
+		unsigned batch = n - base, queued = 0, done = 0;
+
+		if (batch > p->io_depth)
+			batch = p->io_depth;
+		for (i = 0; i < batch; i++) {
+			struct io_req *q = &reqs[base + i];
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+			if (!sqe)
+				break;
+			if (q->write)
+				io_uring_prep_write(sqe, q->fd, q->buf, (unsigned)q->len,
+				                    (uint64_t)q->off);
+			else
+				io_uring_prep_read(sqe, q->fd, q->buf, (unsigned)q->len,
+				                   (uint64_t)q->off);
+			io_uring_sqe_set_data64(sqe, base + i);
+			queued++;
+		}
+		/* Submit everything queued; a hard error leaves SQEs behind. */
+		unsigned submitted = 0;
+		bool broken = false;
+		while (submitted < queued) {
+			int rc = io_uring_submit(&ring->ring);
+			if (rc > 0)
+				submitted += (unsigned)rc;
+			else if (rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+				broken = true;
+				break;
+			}
+		}
+		while (done < submitted) {
+			struct io_uring_cqe *cqe;
+			int rc = io_uring_wait_cqe(&ring->ring, &cqe);
+
+			if (rc == -EINTR || rc == -EAGAIN)
+				continue;
+			if (rc < 0) {
+				broken = true;
+				break;
+			}
+			struct io_req *q = &reqs[io_uring_cqe_get_data64(cqe)];
+			long res = cqe->res;
+
+			io_uring_cqe_seen(&ring->ring, cqe);
+			q->res = io_complete(q, res);
+			q->fd = -q->fd - 1; /* mark completed */
+			done++;
+		}
+		if (broken) {
+			/*
+			 * The ring failed.  Tear it down (that also cancels what
+			 * it still holds) and do every request it did not
+			 * complete by hand: I/O of whole pages is idempotent.
+			 */
+			io_uring_queue_exit(&ring->ring);
+			ring->ready = io_uring_queue_init(p->io_depth, &ring->ring, 0) == 0;
+			for (i = 0; i < queued; i++)
+				if (reqs[base + i].fd >= 0)
+					reqs[base + i].res = io_finish_sync(&reqs[base + i], 0);
+		}
+		for (i = 0; i < queued; i++)
+			if (reqs[base + i].fd < 0)
+				reqs[base + i].fd = -reqs[base + i].fd - 1;
+		for (i = queued; i < batch; i++)
+			reqs[base + i].res = io_finish_sync(&reqs[base + i], 0);
+		base += batch;
+	}
+	ring_put(ring);
+	for (i = 0; i < n; i++)
+		if (reqs[i].res && !first_err)
+			first_err = reqs[i].res;
+	return first_err;
+}

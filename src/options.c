@@ -1,0 +1,157 @@
+/*
+ * options.c - configuration: struct upager_config, UPAGER_* environment
+ * variables and built-in defaults, resolved in that order.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/**
+ * upager__parse_size() - parse "123", "64K", "1M", "2G", "1T" (powers of 1024).
+ * @s:   the text; no leading sign, optional spaces around, one optional
+ *       suffix letter (K, M, G or T, either case), an optional "B"/"iB".
+ * @out: the value in bytes.
+ *
+ * Return: 0, or -EINVAL (empty, not a number, unknown suffix, overflow).
+ */
+int upager__parse_size(const char *s, uint64_t *out)
+{
+	const char *p = s;
+	uint64_t v = 0, mult = 1;
+	bool digits = false;
+
+	if (!s)
+		return -EINVAL;
+	while (isspace((unsigned char)*p))
+		p++;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+		digits = true;
+	}
+	if (!digits)
+		return -EINVAL;
+	switch (toupper((unsigned char)*p)) {
+	case 'K': mult = 1ull << 10; p++; break;
+	case 'M': mult = 1ull << 20; p++; break;
+	case 'G': mult = 1ull << 30; p++; break;
+	case 'T': mult = 1ull << 40; p++; break;
+	default: break;
+	}
+	if (mult > 1 && (*p == 'i' || *p == 'I'))
+		p++;
+	if (*p == 'B' || *p == 'b')
+		p++;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '\0')
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+/* One environment variable: 0 if unset, -EINVAL if unparsable. */
+static int env_size(const char *name, uint64_t *out, bool *set)
+{
+	const char *s = getenv(name);
+
+	*set = false;
+	if (!s)
+		return 0;
+	if (upager__parse_size(s, out) < 0)
+		return -EINVAL;
+	*set = true;
+	return 0;
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/**
+ * upager__config_resolve() - fill every 0 field from the environment or the
+ * default, and check every field.
+ * @in:  the caller's config or NULL.
+ * @out: the resolved config.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int upager__config_resolve(const struct upager_config *in, struct upager_config *out)
+{
+	struct upager_config c = { 0 };
+	uint64_t v;
+	bool set;
+	long sys_page = sysconf(_SC_PAGESIZE);
+
+	if (in)
+		c = *in;
+	if (c.flags & ~UPAGER_DIRECT_IO)
+		return -EINVAL;
+
+	if (c.page_size == 0) {
+		if (env_size("UPAGER_PAGE_SIZE", &v, &set) < 0)
+			return -EINVAL;
+		c.page_size = set ? v : UPAGER_DEFAULT_PAGE_SIZE;
+		if (set && v == 0)
+			return -EINVAL;
+	}
+	if (!is_pow2(c.page_size) || c.page_size < (size_t)sys_page ||
+	    c.page_size > UPAGER_MAX_PAGE_SIZE)
+		return -EINVAL;
+
+	if (c.memory_limit == 0) {
+		if (env_size("UPAGER_MEMORY_LIMIT", &v, &set) < 0)
+			return -EINVAL;
+		if (set && v == 0)
+			return -EINVAL;
+		if (set) {
+			c.memory_limit = v;
+		} else {
+			long pages = sysconf(_SC_PHYS_PAGES);
+			c.memory_limit = pages > 0 ? (size_t)pages * (size_t)sys_page / 4
+			                           : (size_t)256 << 20;
+		}
+	}
+	if (c.memory_limit / c.page_size < UPAGER_MIN_FRAMES)
+		return -EINVAL;
+	/* Frame numbers are 32-bit. */
+	if (c.memory_limit / c.page_size > UINT32_MAX)
+		return -EINVAL;
+
+	if (c.io_depth == 0) {
+		if (env_size("UPAGER_IO_DEPTH", &v, &set) < 0)
+			return -EINVAL;
+		if (set && (v == 0 || v > UPAGER_MAX_IO_DEPTH))
+			return -EINVAL;
+		c.io_depth = set ? (unsigned)v : UPAGER_DEFAULT_IO_DEPTH;
+	}
+	if (c.io_depth > UPAGER_MAX_IO_DEPTH)
+		return -EINVAL;
+
+	if (c.readahead == 0) {
+		const char *s = getenv("UPAGER_READAHEAD");
+		if (s && (strcmp(s, "off") == 0 || strcmp(s, "0") == 0)) {
+			c.readahead = 0;
+		} else {
+			if (env_size("UPAGER_READAHEAD", &v, &set) < 0)
+				return -EINVAL;
+			if (set && v > UPAGER_MAX_READAHEAD)
+				return -EINVAL;
+			c.readahead = set ? (unsigned)v : UPAGER_DEFAULT_READAHEAD;
+		}
+	} else if (c.readahead > UPAGER_MAX_READAHEAD) {
+		return -EINVAL;
+	}
+	*out = c;
+	return 0;
+}

@@ -1,0 +1,669 @@
+/*
+ * pager.c - the public API: pagers, regions, sync, advice, pins.
+ *
+ * API context only (never in a signal handler).  Every entry point that
+ * touches pages holds the pager's lock and blocks the catchable signals
+ * (upager__block_signals) while it does, so that an application signal
+ * handler that touches managed memory cannot interrupt it while it holds a
+ * page lock and then wait for that lock.  SIGSEGV, SIGBUS, SIGILL, SIGFPE
+ * and SIGTRAP stay deliverable (a synchronous fault must never be blocked).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+/* memfd offsets of regions are spaced by this much (fits any page size). */
+#define MEMFD_ALIGN ((uint64_t)2 << 20)
+#define MEMFD_SIZE ((uint64_t)1 << 60)
+
+void upager__block_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigfillset(&set);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	sigdelset(&set, SIGILL);
+	sigdelset(&set, SIGFPE);
+	sigdelset(&set, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void upager__restore_signals(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* ---- pagers ------------------------------------------------------------- */
+
+int upager_create(upager_t **out, const struct upager_config *config)
+{
+	struct upager_config c;
+	struct upager *p;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	rc = upager__config_resolve(config, &c);
+	if (rc < 0)
+		return rc;
+	rc = upager__regions_init();
+	if (rc < 0)
+		return rc;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->page_size = c.page_size;
+	p->page_shift = (unsigned)__builtin_ctzll(c.page_size);
+	p->nframes = c.memory_limit / c.page_size;
+	p->pin_reserve = p->nframes / 8 > 2 ? p->nframes / 8 : 2;
+	p->io_depth = c.io_depth;
+	p->readahead = c.readahead;
+	p->flags = c.flags;
+	p->memfd = -1;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->wlock, NULL);
+	pthread_cond_init(&p->wcond, NULL);
+	pthread_cond_init(&p->widle, NULL);
+
+	/* Frame table: zero pages until touched, so a large limit is cheap. */
+	p->frames = mmap(NULL, p->nframes * sizeof(*p->frames), PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p->frames == MAP_FAILED) {
+		p->frames = NULL;
+		rc = -ENOMEM;
+		goto fail;
+	}
+	atomic_store(&p->nfree, (int64_t)p->nframes);
+
+	p->memfd = memfd_create("upager", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (p->memfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (ftruncate(p->memfd, (off_t)MEMFD_SIZE) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* Nobody may shrink or grow it under the views. */
+	fcntl(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+
+	rc = upager__io_init(p);
+	if (rc < 0)
+		goto fail;
+	rc = upager__worker_start(p);
+	if (rc < 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	upager__io_exit(p);
+	if (p->memfd >= 0)
+		close(p->memfd);
+	if (p->frames)
+		munmap(p->frames, p->nframes * sizeof(*p->frames));
+	free(p);
+	return rc;
+}
+
+/* ---- regions ------------------------------------------------------------ */
+
+/* An unlinked scratch file in $UPAGER_TMPDIR, $TMPDIR or /var/tmp. */
+static int open_scratch(void)
+{
+	const char *dir = getenv("UPAGER_TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	/* File systems without O_TMPFILE: create and unlink at once. */
+	if (snprintf(path, sizeof(path), "%s/upager-XXXXXX", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	return fd;
+}
+
+static struct upager_region *region_new(void)
+{
+	struct upager_region *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->id = UINT32_MAX;
+	r->fd = r->direct_fd = r->scratch_fd = -1;
+	return r;
+}
+
+/*
+ * Reserve the views and descriptors of @r (length, kind, fds set) and
+ * register it.  Pager lock held.
+ */
+static int region_setup(struct upager *p, struct upager_region *r)
+{
+	size_t align = p->page_size;
+	char *res, *aligned;
+	int rc;
+
+	r->pager = p;
+	r->npages = (r->length + p->page_size - 1) >> p->page_shift;
+	r->map_len = r->npages << p->page_shift;
+	r->memfd_offset = p->memfd_next;
+	if (r->memfd_offset + ALIGN_UP(r->map_len, MEMFD_ALIGN) > MEMFD_SIZE)
+		return -ENOMEM;
+
+	/* App view: aligned to the page size, PROT_NONE, on the memfd. */
+	res = mmap(NULL, r->map_len + align, PROT_NONE,
+	           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return -ENOMEM;
+	aligned = (char *)ALIGN_UP((uintptr_t)res, align);
+	if (aligned > res)
+		munmap(res, (size_t)(aligned - res));
+	if (aligned + r->map_len < res + r->map_len + align)
+		munmap(aligned + r->map_len, (size_t)(res + r->map_len + align - aligned - r->map_len));
+	r->base = mmap(aligned, r->map_len, PROT_NONE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE,
+	               p->memfd, (off_t)r->memfd_offset);
+	if (r->base == MAP_FAILED) {
+		munmap(aligned, r->map_len);
+		r->base = NULL;
+		return -ENOMEM;
+	}
+	r->alias = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+	                p->memfd, (off_t)r->memfd_offset);
+	if (r->alias == MAP_FAILED) {
+		r->alias = NULL;
+		return -ENOMEM;
+	}
+	/* Descriptors: zero pages until a page is touched. */
+	r->pages_bytes = ALIGN_UP(r->npages * sizeof(struct upager_page), 4096);
+	r->pages = mmap(NULL, r->pages_bytes, PROT_READ | PROT_WRITE,
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r->pages == MAP_FAILED) {
+		r->pages = NULL;
+		return -ENOMEM;
+	}
+	atomic_store(&r->advice, UPAGER_ADV_NORMAL);
+	rc = upager__region_create(p, r);
+	if (rc < 0) {
+		r->id = UINT32_MAX;
+		return rc;
+	}
+	p->memfd_next = r->memfd_offset + ALIGN_UP(r->map_len, MEMFD_ALIGN);
+	r->next = p->regions;
+	if (p->regions)
+		p->regions->prev = r;
+	p->regions = r;
+	return 0;
+}
+
+void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int flags)
+{
+	struct upager_region *r;
+	struct stat st;
+	sigset_t old;
+	int acc, rc;
+
+	if (!p || length == 0 || length > UPAGER_MAX_REGION_BYTES || offset < 0 ||
+	    (flags != UPAGER_SHARED && flags != UPAGER_PRIVATE) ||
+	    (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((uint64_t)offset & (p->page_size - 1) ||
+	    (uint64_t)offset > (uint64_t)INT64_MAX - length) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	acc = fcntl(fd, F_GETFL);
+	if (acc < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	acc &= O_ACCMODE;
+	if (acc == O_WRONLY) {
+		errno = EBADF;
+		return NULL;
+	}
+	if (flags == UPAGER_SHARED && (prot & PROT_WRITE) && acc != O_RDWR) {
+		errno = EACCES;
+		return NULL;
+	}
+
+	r = region_new();
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->kind = flags == UPAGER_SHARED ? REGION_SHARED : REGION_PRIVATE;
+	r->writable = prot & PROT_WRITE;
+	r->length = length;
+	r->file_offset = offset;
+	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (r->fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (p->flags & UPAGER_DIRECT_IO) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
+		/* Where the file system refuses O_DIRECT, buffered I/O serves. */
+		r->direct_fd = open(path, (acc == O_RDWR ? O_RDWR : O_RDONLY) | O_DIRECT |
+		                              O_CLOEXEC);
+	}
+	if (r->kind == REGION_PRIVATE && r->writable) {
+		r->scratch_fd = open_scratch();
+		if (r->scratch_fd < 0) {
+			rc = r->scratch_fd;
+			r->scratch_fd = -1;
+			goto fail;
+		}
+	}
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	rc = region_setup(p, r);
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	if (rc < 0)
+		goto fail;
+	return r->base;
+fail:
+	upager__region_free(r);
+	errno = -rc;
+	return NULL;
+}
+
+void *upager_alloc(upager_t *p, size_t length)
+{
+	struct upager_region *r;
+	sigset_t old;
+	int rc;
+
+	if (!p || length == 0 || length > UPAGER_MAX_REGION_BYTES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = region_new();
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->kind = REGION_ANON;
+	r->writable = true;
+	r->length = (length + p->page_size - 1) & ~(p->page_size - 1);
+	r->scratch_fd = open_scratch();
+	if (r->scratch_fd < 0) {
+		rc = r->scratch_fd;
+		r->scratch_fd = -1;
+		goto fail;
+	}
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	rc = region_setup(p, r);
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	if (rc < 0)
+		goto fail;
+	return r->base;
+fail:
+	upager__region_free(r);
+	errno = -rc;
+	return NULL;
+}
+
+/*
+ * Take down @r (pager lock held).  Without @force, a failed write-back
+ * leaves @r mapped and returns the error; with it, @r goes regardless.
+ */
+static int region_teardown(struct upager *p, struct upager_region *r, bool force)
+{
+	int err;
+
+	upager__worker_drain(p, r);
+	err = upager__flush_range(r, 0, r->npages - 1, false);
+	if (err && !force)
+		return err;
+	upager__region_unregister(r);
+	/* No fault can reach @r now; write what was dirtied meanwhile. */
+	if (!err) {
+		err = upager__flush_range(r, 0, r->npages - 1, false);
+		if (err && !force) {
+			upager__region_reregister(r);
+			return err;
+		}
+	}
+	/* Free its frames; the memory goes with one punch of the range. */
+	int64_t access = 0;
+	for (size_t fi = 0; fi < p->nframes; fi++) {
+		uint64_t o = atomic_load(&p->frames[fi].owner);
+		if (!o || owner_region_id(o) != r->id)
+			continue;
+		uint32_t f = page_flags(&r->pages[owner_page(o)]);
+		if (f & PG_DIRTY)
+			atomic_fetch_sub(&p->stats.nr_dirty, 1);
+		if (page_pins(f))
+			atomic_fetch_sub(&p->stats.nr_pinned, 1);
+		if (f & PG_ACCESS)
+			access++;
+		upager__stat_resident(p, -1);
+		upager__frame_free(p, (uint32_t)fi);
+	}
+	upager__access_forget(access);
+	fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->memfd_offset,
+	          (off_t)r->map_len);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		p->regions = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	upager__region_free(r);
+	return err;
+}
+
+int upager_unmap(upager_t *p, void *addr)
+{
+	struct upager_region *r;
+	sigset_t old;
+	int rc;
+
+	if (!p || !addr)
+		return -EINVAL;
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	r = upager__region_find(p, addr);
+	if (!r || r->base != addr)
+		rc = -EINVAL;
+	else
+		rc = region_teardown(p, r, false);
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	return rc;
+}
+
+int upager_destroy(upager_t *p)
+{
+	sigset_t old;
+	int err = 0;
+	const char *show;
+
+	if (!p)
+		return 0;
+	show = getenv("UPAGER_STATS");
+	if (show && strcmp(show, "1") == 0)
+		upager_print_stats(p, 2);
+	upager__worker_stop(p);
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	while (p->regions) {
+		int rc = region_teardown(p, p->regions, true);
+		if (rc && !err)
+			err = rc;
+	}
+	p->destroyed = true;
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	upager__io_exit(p);
+	close(p->memfd);
+	munmap(p->frames, p->nframes * sizeof(*p->frames));
+	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->wlock);
+	pthread_cond_destroy(&p->wcond);
+	pthread_cond_destroy(&p->widle);
+	free(p);
+	return err;
+}
+
+/* ---- range operations ------------------------------------------------------ */
+
+/*
+ * Resolve [addr, addr + length) to pages [*first, *last] of one region.
+ * @length 0 means the whole region when @zero_whole, else is invalid.
+ */
+static struct upager_region *range_of(struct upager *p, void *addr, size_t length,
+                                      bool zero_whole, uint64_t *first, uint64_t *last)
+{
+	struct upager_region *r = upager__region_find(p, addr);
+	uintptr_t off;
+
+	if (!r)
+		return NULL;
+	if (length == 0) {
+		if (!zero_whole)
+			return NULL;
+		*first = 0;
+		*last = r->npages - 1;
+		return r;
+	}
+	off = (uintptr_t)addr - (uintptr_t)r->base;
+	if (length > r->map_len - off)
+		return NULL;
+	*first = off >> p->page_shift;
+	*last = (off + length - 1) >> p->page_shift;
+	return r;
+}
+
+int upager_sync(upager_t *p, void *addr, size_t length)
+{
+	struct upager_region *r;
+	uint64_t first, last;
+	sigset_t old;
+	int rc = 0;
+
+	if (!p || !addr)
+		return -EINVAL;
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	r = range_of(p, addr, length, true, &first, &last);
+	if (!r) {
+		rc = -EINVAL;
+	} else if (r->kind == REGION_SHARED) {
+		rc = upager__flush_range(r, first, last, false);
+		if (fdatasync(r->fd) != 0) {
+			int e = -errno;
+			atomic_store(&r->sync_error, e);
+		}
+		if (!rc)
+			rc = atomic_load(&r->sync_error);
+	}
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	return rc;
+}
+
+int upager_advise(upager_t *p, void *addr, size_t length, int advice)
+{
+	struct upager_region *r;
+	uint64_t first, last;
+	sigset_t old;
+	int rc = 0;
+
+	if (!p || !addr || length == 0 || advice < UPAGER_ADV_NORMAL ||
+	    advice > UPAGER_ADV_DONTNEED)
+		return -EINVAL;
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	r = range_of(p, addr, length, false, &first, &last);
+	if (!r) {
+		rc = -EINVAL;
+	} else {
+		switch (advice) {
+		case UPAGER_ADV_NORMAL:
+		case UPAGER_ADV_RANDOM:
+		case UPAGER_ADV_SEQUENTIAL:
+			atomic_store(&r->advice, advice);
+			atomic_store(&r->ra_window, 0);
+			break;
+		case UPAGER_ADV_WILLNEED:
+			rc = upager__worker_queue(p, r, first, last - first + 1);
+			break;
+		case UPAGER_ADV_DONTNEED:
+			upager__gate_read_enter();
+			rc = upager__flush_range(r, first, last, true);
+			upager__gate_read_exit();
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	return rc;
+}
+
+/* Undo the pins of pages [first, idx) of @r (pager lock held). */
+static void unpin_pages(struct upager_region *r, uint64_t first, uint64_t end)
+{
+	struct upager *p = r->pager;
+
+	for (uint64_t i = first; i < end; i++) {
+		struct upager_page *pg = &r->pages[i];
+		upager__page_lock(pg);
+		uint32_t f = page_flags(pg);
+		if (page_pins(f)) {
+			atomic_fetch_sub(&pg->flags, PG_PIN_ONE);
+			if (page_pins(f) == 1)
+				atomic_fetch_sub(&p->stats.nr_pinned, 1);
+		}
+		upager__page_unlock(pg);
+	}
+}
+
+int upager_pin(upager_t *p, void *addr, size_t length)
+{
+	struct upager_region *r;
+	uint64_t first, last, fresh = 0, idx;
+	sigset_t old;
+	int rc = 0;
+
+	if (!p || !addr || length == 0)
+		return -EINVAL;
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	r = range_of(p, addr, length, false, &first, &last);
+	if (!r) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (idx = first; idx <= last; idx++)
+		if (!page_pins(page_flags(&r->pages[idx])))
+			fresh++;
+	if ((uint64_t)atomic_load(&p->stats.nr_pinned) + fresh + p->pin_reserve > p->nframes) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	upager__gate_read_enter();
+	for (idx = first; idx <= last; idx++) {
+		struct upager_page *pg = &r->pages[idx];
+		uint32_t f, access = r->writable ? PG_READ | PG_WRITE : PG_READ;
+
+		upager__page_lock(pg);
+		if (!(page_flags(pg) & PG_RESIDENT)) {
+			int n = upager__page_in_locked(r, idx, 0, 0);
+			if (n < 0) {
+				rc = n;
+				upager__page_unlock(pg);
+				break;
+			}
+		}
+		f = page_flags(pg);
+		if ((f & PG_ACCESS) != access) {
+			rc = upager__set_access(r, idx, 1, access);
+			if (rc < 0) {
+				upager__page_unlock(pg);
+				break;
+			}
+		}
+		if (r->writable && !(f & PG_DIRTY)) {
+			page_set(pg, PG_DIRTY);
+			atomic_fetch_add(&p->stats.nr_dirty, 1);
+		}
+		page_clear(pg, PG_READAHEAD | PG_RA_MARK);
+		if (!page_pins(f))
+			atomic_fetch_add(&p->stats.nr_pinned, 1);
+		atomic_fetch_add(&pg->flags, PG_PIN_ONE);
+		upager__page_unlock(pg);
+	}
+	if (rc < 0)
+		unpin_pages(r, first, idx);
+	upager__gate_read_exit();
+out:
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	return rc;
+}
+
+int upager_unpin(upager_t *p, void *addr, size_t length)
+{
+	struct upager_region *r;
+	uint64_t first, last;
+	sigset_t old;
+	int rc = 0;
+
+	if (!p || !addr || length == 0)
+		return -EINVAL;
+	upager__block_signals(&old);
+	pthread_mutex_lock(&p->lock);
+	r = range_of(p, addr, length, false, &first, &last);
+	if (!r) {
+		rc = -EINVAL;
+	} else {
+		for (uint64_t idx = first; idx <= last; idx++)
+			if (!page_pins(page_flags(&r->pages[idx])))
+				rc = -EINVAL;
+		if (!rc)
+			unpin_pages(r, first, last + 1);
+	}
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(&old);
+	return rc;
+}
+
+size_t upager_page_size(upager_t *p)
+{
+	return p ? p->page_size : 0;
+}
+
+const char *upager_strerror(int err)
+{
+	const char *s;
+
+	if (err == 0)
+		return "Success";
+	if (err > 0)
+		err = -err;
+	s = strerrordesc_np(-err);
+	return s ? s : "Unknown error";
+}
+
+const char *upager_version(void)
+{
+	return UPAGER_VERSION_STRING;
+}

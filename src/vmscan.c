@@ -1,0 +1,318 @@
+/*
+ * vmscan.c - frames, the Clock hand, eviction, and app-view protections.
+ *
+ * SIGNAL CONTEXT: everything here runs inside the SIGSEGV handler (and in
+ * API calls and the WILLNEED worker).  Only atomics, page locks taken with
+ * try-lock (a page lock is never waited for here, so no cycle can form with
+ * a thread that holds one and waits for a frame), system calls, and the
+ * caller's stack.  No malloc.
+ *
+ * The frame table has memory_limit / page_size slots; a resident page owns
+ * exactly one, so resident memory never exceeds the limit.  The Clock hand
+ * is an atomic counter taken modulo the table size, so many threads can
+ * sweep at once, each examining the slot it drew:
+ *
+ *   free slot                  -> claim it
+ *   page locked/pinned         -> pass on
+ *   page referenced (R or RW)  -> revoke access (PROT_NONE): the reference
+ *                                 bit is cleared, the next touch is a minor
+ *                                 fault that sets it again
+ *   unreferenced, dirty        -> lock, batch; the batch is written back in
+ *                                 one submission, then those frames freed
+ *   unreferenced, clean        -> evict: punch the page out of the memfd
+ *                                 (frees its memory) and take the frame
+ *
+ * Protections and the VMA bound: every run of pages with equal protection
+ * is one kernel VMA.  upager__set_access() keeps the number of accessible
+ * pages in the process under upager__vma_budget() by clearing references
+ * ahead of the hand when a grant would pass it, so a region has at most
+ * 2 * accessible + 1 VMAs; see docs/design.md.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/mman.h>
+
+/* Pages accessible in app views, all pagers of the process. */
+static _Atomic int64_t accessible_pages;
+
+static int prot_of(uint32_t access)
+{
+	if (access & PG_WRITE)
+		return PROT_READ | PROT_WRITE;
+	if (access & PG_READ)
+		return PROT_READ;
+	return PROT_NONE;
+}
+
+/**
+ * upager__set_access() - set the app-view protection of locked pages.
+ * @r:      the region.
+ * @idx:    first page; pages [@idx, @idx + @n) are locked by the caller.
+ * @n:      pages, >= 1.
+ * @access: 0, PG_READ or PG_READ | PG_WRITE.
+ *
+ * Return: 0, or -ENOMEM when the kernel's VMA limit refuses the change
+ * even after references were cleared to make room (flags unchanged).
+ */
+int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32_t access)
+{
+	struct upager *p = r->pager;
+	int64_t gained = 0;
+	int tries = 0;
+
+	for (uint64_t k = 0; k < n; k++) {
+		uint32_t f = page_flags(&r->pages[idx + k]);
+		gained += (access != 0) - ((f & PG_ACCESS) != 0);
+	}
+	if (gained > 0) {
+		int64_t budget = (int64_t)upager__vma_budget();
+		if (atomic_load_explicit(&accessible_pages, memory_order_relaxed) + gained >
+		    budget)
+			upager__deactivate_some(p, (unsigned)gained + 16);
+	}
+	while (mprotect(page_addr(r, idx), n << p->page_shift, prot_of(access)) != 0) {
+		if (errno != ENOMEM || ++tries > 4)
+			return -errno;
+		/* The VMA limit: merge runs by clearing references, retry. */
+		if (!upager__deactivate_some(p, 256))
+			return -ENOMEM;
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		struct upager_page *pg = &r->pages[idx + k];
+		uint32_t f = page_flags(pg);
+		if ((f & PG_ACCESS) != access) {
+			page_clear(pg, PG_ACCESS & ~access);
+			page_set(pg, access);
+		}
+	}
+	atomic_fetch_add_explicit(&accessible_pages, gained, memory_order_relaxed);
+	return 0;
+}
+
+/**
+ * upager__evict_locked() - free the frame memory of a locked, resident,
+ * clean, unreferenced page.  The caller frees or reuses the frame slot.
+ */
+void upager__evict_locked(struct upager_region *r, uint64_t idx)
+{
+	struct upager *p = r->pager;
+	struct upager_page *pg = &r->pages[idx];
+	off_t off = (off_t)(r->memfd_offset + (idx << p->page_shift));
+
+	if (fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+	              (off_t)p->page_size) != 0)
+		madvise(page_alias(r, idx), p->page_size, MADV_REMOVE);
+	page_clear(pg, PG_RESIDENT | PG_READAHEAD | PG_RA_MARK);
+	upager__stat_resident(p, -1);
+	STAT_INC(p, pgsteal);
+}
+
+void upager__frame_free(struct upager *p, uint32_t frame)
+{
+	atomic_store_explicit(&p->frames[frame].owner, 0, memory_order_release);
+	atomic_fetch_add(&p->nfree, 1);
+}
+
+/* The Clock's action on a page the caller has locked. */
+static enum clock_action locked_action(struct upager_page *pg)
+{
+	return upager__clock_action(page_flags(pg) & ~(uint32_t)(PG_LOCKED | PG_WAITERS));
+}
+
+/* The page a frame holds, if its region is still registered. */
+static struct upager_page *frame_page(struct upager *p, uint64_t owner,
+                                      struct upager_region **rp, uint64_t *idxp)
+{
+	struct upager_region *r = upager__region_get(owner_region_id(owner));
+
+	if (!r || r->pager != p)
+		return NULL;
+	*rp = r;
+	*idxp = owner_page(owner);
+	return &r->pages[*idxp];
+}
+
+/* Lock the page of slot @fi if it still holds @owner and is resident there. */
+static bool lock_frame_page(struct upager_page *pg, uint32_t fi, uint64_t owner,
+                            struct upager_frame *fr)
+{
+	if (!upager__page_trylock(pg))
+		return false;
+	if (!(page_flags(pg) & PG_RESIDENT) || pg->frame != fi ||
+	    atomic_load(&fr->owner) != owner) {
+		upager__page_unlock(pg);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * upager__deactivate_some() - clear up to @want references ahead of need.
+ * Sweeps at most one turn of the hand.
+ *
+ * Return: true if at least one reference was cleared.
+ */
+bool upager__deactivate_some(struct upager *p, unsigned want)
+{
+	unsigned done = 0;
+
+	for (size_t scanned = 0; scanned < p->nframes && done < want; scanned++) {
+		uint32_t fi = (uint32_t)(atomic_fetch_add_explicit(&p->hand, 1,
+		                                                   memory_order_relaxed) %
+		                         p->nframes);
+		struct upager_frame *fr = &p->frames[fi];
+		uint64_t o = atomic_load(&fr->owner), idx;
+		struct upager_region *r;
+		struct upager_page *pg;
+
+		if (!o || !(pg = frame_page(p, o, &r, &idx)))
+			continue;
+		if (upager__clock_action(page_flags(pg)) != CLOCK_DEACTIVATE)
+			continue;
+		if (!lock_frame_page(pg, fi, o, fr))
+			continue;
+		if (locked_action(pg) == CLOCK_DEACTIVATE &&
+		    upager__set_access(r, idx, 1, 0) == 0) {
+			STAT_INC(p, pgdeactivate);
+			done++;
+		}
+		upager__page_unlock(pg);
+	}
+	return done > 0;
+}
+
+struct wb_batch {
+	struct upager_region *rs[UPAGER_WB_BATCH];
+	uint64_t idxs[UPAGER_WB_BATCH];
+	uint32_t frames[UPAGER_WB_BATCH];
+	int results[UPAGER_WB_BATCH];
+	unsigned n;
+};
+
+/*
+ * Write back the batch of locked, unreferenced dirty pages, evict those
+ * written, and unlock all.  If @owner is non-zero, the first frame freed
+ * goes to @owner (returned in *@got, true); the others become free slots.
+ */
+static bool wb_flush(struct upager *p, struct wb_batch *b, uint64_t owner, uint32_t *got)
+{
+	bool taken = false;
+
+	if (!b->n)
+		return false;
+	upager__writeback_locked(p, b->rs, b->idxs, b->n, b->results);
+	for (unsigned i = 0; i < b->n; i++) {
+		struct upager_region *r = b->rs[i];
+		struct upager_page *pg = &r->pages[b->idxs[i]];
+
+		if (b->results[i] == 0 && !(page_flags(pg) & (PG_DIRTY | PG_ACCESS))) {
+			upager__evict_locked(r, b->idxs[i]);
+			STAT_INC(p, writeback_evict);
+			if (owner && !taken) {
+				atomic_store(&p->frames[b->frames[i]].owner, owner);
+				*got = b->frames[i];
+				taken = true;
+			} else {
+				upager__frame_free(p, b->frames[i]);
+			}
+		}
+		upager__page_unlock(pg);
+	}
+	b->n = 0;
+	return taken;
+}
+
+/**
+ * upager__frame_alloc() - take a frame for the page @owner, evicting with
+ * the Clock algorithm when none is free.
+ * @p:     the pager.
+ * @owner: frame_owner() of the page that will hold it (locked by caller).
+ * @frame: out: the slot.
+ *
+ * Return: 0, or -ENOMEM if three turns of the hand found nothing to evict
+ * (every frame pinned, locked, or dirty with failing write-back).
+ */
+int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame)
+{
+	struct wb_batch b;
+	size_t scanned = 0, limit = 3 * p->nframes + 2 * UPAGER_WB_BATCH;
+
+	b.n = 0;
+	for (;;) {
+		uint32_t fi = (uint32_t)(atomic_fetch_add_explicit(&p->hand, 1,
+		                                                   memory_order_relaxed) %
+		                         p->nframes);
+		struct upager_frame *fr = &p->frames[fi];
+		uint64_t o = atomic_load(&fr->owner), idx;
+		struct upager_region *r;
+		struct upager_page *pg;
+
+		if (++scanned > limit) {
+			if (wb_flush(p, &b, owner, frame))
+				return 0;
+			return -ENOMEM;
+		}
+		if (o == 0) {
+			if (atomic_compare_exchange_strong(&fr->owner, &o, owner)) {
+				atomic_fetch_sub(&p->nfree, 1);
+				wb_flush(p, &b, 0, NULL);
+				*frame = fi;
+				return 0;
+			}
+			continue;
+		}
+		if (!(pg = frame_page(p, o, &r, &idx)))
+			continue;
+		STAT_INC(p, pgscan);
+		switch (upager__clock_action(page_flags(pg))) {
+		case CLOCK_SKIP:
+			break;
+		case CLOCK_DEACTIVATE:
+			if (!lock_frame_page(pg, fi, o, fr))
+				break;
+			if (locked_action(pg) == CLOCK_DEACTIVATE &&
+			    upager__set_access(r, idx, 1, 0) == 0)
+				STAT_INC(p, pgdeactivate);
+			upager__page_unlock(pg);
+			break;
+		case CLOCK_WRITEBACK:
+			if (!lock_frame_page(pg, fi, o, fr))
+				break;
+			if (locked_action(pg) != CLOCK_WRITEBACK) {
+				upager__page_unlock(pg);
+				break;
+			}
+			b.rs[b.n] = r;
+			b.idxs[b.n] = idx;
+			b.frames[b.n] = fi;
+			b.n++;
+			if (b.n == UPAGER_WB_BATCH && wb_flush(p, &b, owner, frame))
+				return 0;
+			break;
+		case CLOCK_EVICT:
+			if (!lock_frame_page(pg, fi, o, fr))
+				break;
+			if (locked_action(pg) != CLOCK_EVICT) {
+				upager__page_unlock(pg);
+				break;
+			}
+			upager__evict_locked(r, idx);
+			atomic_store(&fr->owner, owner);
+			upager__page_unlock(pg);
+			wb_flush(p, &b, 0, NULL);
+			*frame = fi;
+			return 0;
+		}
+	}
+}
+
+/* upager__access_forget() - @n accessible pages went away with their
+ * region's mappings. */
+void upager__access_forget(int64_t n)
+{
+	atomic_fetch_sub_explicit(&accessible_pages, n, memory_order_relaxed);
+}

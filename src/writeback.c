@@ -1,0 +1,263 @@
+/*
+ * writeback.c - where a page's bytes come from and go to, writing dirty
+ * pages back, and flushing ranges for sync, DONTNEED and unmap.
+ *
+ * SIGNAL CONTEXT: upager__page_source() and upager__writeback_locked() run
+ * in the SIGSEGV handler (eviction).  They use the caller's stack only.
+ * upager__flush_range() runs in API context (it may wait for page locks,
+ * with signals blocked by the API entry point).
+ *
+ * A page is written back only while no one can write it: the Clock writes
+ * unreferenced pages (PROT_NONE), and flushes downgrade a writable page to
+ * read-only first, so a concurrent store faults and waits for the page
+ * lock instead of tearing the copy.  The exception is a pinned page, which
+ * must stay writable: it is written but stays dirty.
+ *
+ * A page whose write fails keeps PG_DIRTY and gains PG_WB_ERROR; every
+ * later eviction, sync or unmap tries it again, and the error is returned
+ * until a write succeeds, so no sync reports success for unwritten data.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+/**
+ * upager__page_source() - the file, offset and length holding page @idx.
+ * @r:     the region.
+ * @idx:   the page.
+ * @write: true for write-back, false for page-in.
+ * @req:   out: fd, off, len and buf (the alias view) filled in.
+ *
+ * SHARED and PRIVATE pages read from the file, clamped to the region's
+ * length (the tail of the last page reads as zero); SHARED pages write back
+ * to the file with the same clamp, which is how write-back extends a file
+ * up to offset + length at most.  PRIVATE and ANON pages write to, and
+ * once written (PG_BACKED) read from, the scratch file at the page's own
+ * offset.  O_DIRECT is used where the length is a whole number of pages.
+ */
+void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
+                         struct io_req *req)
+{
+	struct upager *p = r->pager;
+	uint64_t off = idx << p->page_shift;
+	bool scratch = r->kind != REGION_SHARED &&
+	               (write || (page_flags(&r->pages[idx]) & PG_BACKED));
+
+	req->write = write;
+	req->buf = page_alias(r, idx);
+	req->res = 0;
+	if (scratch) {
+		req->fd = r->scratch_fd;
+		req->off = (off_t)off;
+		req->len = p->page_size;
+		return;
+	}
+	req->off = r->file_offset + (off_t)off;
+	req->len = r->length - off < p->page_size ? r->length - off : p->page_size;
+	req->fd = (r->direct_fd >= 0 && req->len == p->page_size) ? r->direct_fd : r->fd;
+}
+
+/* Page @a then page @b are contiguous in one source: one request serves both. */
+static bool mergeable(const struct io_req *a, const struct io_req *b)
+{
+	return a->fd == b->fd && a->write == b->write &&
+	       (char *)a->buf + a->len == (char *)b->buf && a->off + (off_t)a->len == b->off;
+}
+
+/**
+ * upager__writeback_locked() - write @n locked dirty pages back.
+ * @p:       the pager.
+ * @rs:      region of each page.
+ * @idxs:    page numbers; pages are locked, resident and not writable by
+ *           the application unless pinned.
+ * @n:       pages, at most UPAGER_IO_BATCH.
+ * @results: out: 0 or negative errno per page.
+ *
+ * Contiguous pages go out as one request; all requests as one submission.
+ * Written pages lose PG_DIRTY (unless pinned) and PG_WB_ERROR; failed ones
+ * keep PG_DIRTY and gain PG_WB_ERROR.
+ *
+ * Return: 0 or the first error.
+ */
+int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64_t *idxs,
+                             unsigned n, int *results)
+{
+	struct io_req reqs[UPAGER_IO_BATCH];
+	unsigned owner[UPAGER_IO_BATCH]; /* request serving each page */
+	unsigned nreq = 0;
+	int first = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct io_req q;
+
+		upager__page_source(rs[i], idxs[i], true, &q);
+		if (nreq && rs[i] == rs[i - 1] && idxs[i] == idxs[i - 1] + 1 &&
+		    mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % p->page_size == 0) {
+			reqs[nreq - 1].len += q.len;
+			if (reqs[nreq - 1].fd == rs[i]->direct_fd && q.fd != rs[i]->direct_fd)
+				reqs[nreq - 1].fd = rs[i]->fd;
+		} else {
+			reqs[nreq++] = q;
+		}
+		owner[i] = nreq - 1;
+	}
+	upager__io_run(p, reqs, nreq);
+	for (unsigned i = 0; i < n; i++) {
+		struct upager_region *r = rs[i];
+		struct upager_page *pg = &r->pages[idxs[i]];
+		int res = reqs[owner[i]].res;
+
+		results[i] = res;
+		if (res == 0) {
+			uint32_t clear = PG_WB_ERROR;
+			if (!page_pins(page_flags(pg))) {
+				clear |= PG_DIRTY;
+				atomic_fetch_sub(&p->stats.nr_dirty, 1);
+			}
+			page_clear(pg, clear);
+			if (r->kind != REGION_SHARED)
+				page_set(pg, PG_BACKED);
+			STAT_INC(p, pgpgout);
+		} else {
+			page_set(pg, PG_WB_ERROR);
+			STAT_INC(p, io_errors);
+			if (!first)
+				first = res;
+		}
+	}
+	return first;
+}
+
+/*
+ * A batch of locked pages for a flush; written (and possibly evicted) by
+ * flush_batch(), which unlocks them.
+ */
+struct flush_batch {
+	struct upager_region *rs[UPAGER_IO_BATCH];
+	uint64_t idxs[UPAGER_IO_BATCH];
+	int results[UPAGER_IO_BATCH];
+	unsigned n;
+};
+
+/* Evict locked page @idx of @r now if it is clean, unpinned and can be made
+ * inaccessible.  Return true if evicted. */
+static bool evict_now(struct upager_region *r, uint64_t idx)
+{
+	struct upager_page *pg = &r->pages[idx];
+	uint32_t f = page_flags(pg);
+
+	if ((f & PG_DIRTY) || page_pins(f))
+		return false;
+	if ((f & PG_ACCESS) && upager__set_access(r, idx, 1, 0) != 0)
+		return false;
+	uint32_t fi = pg->frame;
+	upager__evict_locked(r, idx);
+	upager__frame_free(r->pager, fi);
+	return true;
+}
+
+static int flush_batch(struct upager *p, struct flush_batch *b, bool evict)
+{
+	int first = 0;
+
+	if (!b->n)
+		return 0;
+	/* Sort by page so that neighbours merge into one request. */
+	for (unsigned i = 1; i < b->n; i++)
+		for (unsigned j = i; j > 0 && b->idxs[j - 1] > b->idxs[j]; j--) {
+			uint64_t t = b->idxs[j];
+			b->idxs[j] = b->idxs[j - 1];
+			b->idxs[j - 1] = t;
+		}
+	first = upager__writeback_locked(p, b->rs, b->idxs, b->n, b->results);
+	for (unsigned i = 0; i < b->n; i++) {
+		if (evict && b->results[i] == 0)
+			evict_now(b->rs[i], b->idxs[i]);
+		upager__page_unlock(&b->rs[i]->pages[b->idxs[i]]);
+	}
+	b->n = 0;
+	return first;
+}
+
+/**
+ * upager__flush_range() - write back the dirty pages of [@first, @last]
+ * of @r, and with @evict free the frames of every page there.
+ * @r:     the region (its pager's API lock held by the caller).
+ * @first: first page.
+ * @last:  last page, inclusive.
+ * @evict: also evict (DONTNEED); dirty PRIVATE/ANON pages go to scratch.
+ *
+ * SHARED regions write dirty pages to the file; PRIVATE and ANON regions
+ * write them (to the scratch file) only when evicting.  Walks the frame
+ * table, not the range, so the cost follows resident pages, not the size.
+ *
+ * Return: 0, the first write error, or -EBUSY if @evict met pinned pages.
+ */
+int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last, bool evict)
+{
+	struct upager *p = r->pager;
+	struct flush_batch b;
+	bool write = r->kind == REGION_SHARED || evict;
+	int err = 0, busy = 0;
+
+	b.n = 0;
+	for (size_t fi = 0; fi < p->nframes; fi++) {
+		uint64_t o = atomic_load(&p->frames[fi].owner), idx;
+		struct upager_page *pg;
+		uint32_t f;
+		int rc;
+
+		if (!o || owner_region_id(o) != r->id)
+			continue;
+		idx = owner_page(o);
+		if (idx < first || idx > last)
+			continue;
+		pg = &r->pages[idx];
+		if (!upager__page_trylock(pg)) {
+			rc = flush_batch(p, &b, evict);
+			if (rc && !err)
+				err = rc;
+			upager__page_lock(pg);
+		}
+		f = page_flags(pg);
+		if (!(f & PG_RESIDENT) || pg->frame != fi ||
+		    atomic_load(&p->frames[fi].owner) != o) {
+			upager__page_unlock(pg);
+			continue;
+		}
+		if (evict && page_pins(f))
+			busy = -EBUSY;
+		if ((f & PG_DIRTY) && write) {
+			if ((f & PG_WRITE) && !page_pins(f) &&
+			    upager__set_access(r, idx, 1, PG_READ) != 0 &&
+			    upager__set_access(r, idx, 1, 0) != 0) {
+				/* Cannot write-protect it (VMA limit): leave it
+				 * dirty for a later flush rather than tear it. */
+				upager__page_unlock(pg);
+				if (!err)
+					err = -ENOMEM;
+				continue;
+			}
+			b.rs[b.n] = r;
+			b.idxs[b.n] = idx;
+			if (++b.n == UPAGER_IO_BATCH) {
+				rc = flush_batch(p, &b, evict);
+				if (rc && !err)
+					err = rc;
+			}
+			continue;
+		}
+		if (evict)
+			evict_now(r, idx);
+		upager__page_unlock(pg);
+	}
+	{
+		int rc = flush_batch(p, &b, evict);
+		if (rc && !err)
+			err = rc;
+	}
+	return err ? err : busy;
+}

@@ -1,0 +1,221 @@
+/*
+ * test_shared.c - UPAGER_SHARED writable mappings much larger than the
+ * memory limit: every byte written through the pointer (a sequential pass
+ * of byte stores, then a random-order pass of 8-byte stores with a fresh
+ * seed) reaches the file, checked with pread(2) against the pattern;
+ * mappings that reach past end of file read zeros there and extend the file
+ * to exactly offset + length.
+ *
+ * Copyright (C) 2026 The upager authors.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024)
+
+static size_t round_up(size_t x, size_t a)
+{
+	return (x + a - 1) / a * a;
+}
+
+/* The file bytes before the mapping: pattern @s0 up to the original EOF
+ * @fsize, zeros (a hole) between it and @off. */
+static void check_prefix(int fd, uint64_t fsize, uint64_t off, uint64_t s0)
+{
+	uint64_t pat = fsize < off ? fsize : off;
+
+	T_VERIFIED(t_verify_fd(fd, 0, pat, s0));
+	if (off > pat)
+		T_VERIFIED(t_verify_fd_zero(fd, pat, off - pat));
+}
+
+/*
+ * Map [off, off + len) of a file of @fsize bytes (pattern s0) and run
+ *  1. a read pass: pattern s0 up to EOF, zeros after it (also in the
+ *     rounded-up tail of the last page);
+ *  2. a sequential pass writing every byte of [0, len) with pattern s1,
+ *     then upager_sync() and a pread(2) check of the file;
+ *  3. a random-order pass of aligned 8-byte stores (pattern s2) over every
+ *     whole word of [0, len), a check through the pointer, sync, unmap;
+ *  4. the file: [0, off) untouched, the mapped bytes as written, the size
+ *     max(fsize, off + len).
+ */
+static void shared_scenario(size_t ps, size_t limit, uint64_t fsize, uint64_t off, size_t len,
+                            uint64_t seed)
+{
+	const uint64_t s0 = seed, s1 = seed + 1, s2 = seed + 2;
+	struct upager_config c = t_config(ps, limit);
+	upager_t *p = t_create(&c);
+	int fd = t_make_file(fsize, s0, NULL, 0);
+	const size_t rlen = round_up(len, ps);
+	const uint64_t in_file = fsize > off ? (fsize - off < len ? fsize - off : len) : 0;
+	const uint64_t want_size = off + len > fsize ? off + len : fsize;
+	struct upager_stats st;
+	double t0 = t_now();
+
+	unsigned char *m = upager_map(p, fd, (off_t)off, len, PROT_READ | PROT_WRITE,
+	                              UPAGER_SHARED);
+	T_REQUIRE(m != NULL, "upager_map(off %llu, len %zu): %s", (unsigned long long)off, len,
+	          strerror(errno));
+	T_EQ((uintptr_t)m % ps, 0);
+
+	/* 1. read pass */
+	T_VERIFIED(t_verify_buf(m, in_file, s0, off, "read pass, file part"));
+	T_VERIFIED(t_verify_zero(m + in_file, rlen - in_file, off + in_file,
+	                         "read pass, past EOF / past length"));
+	T_RET(upager_sync(p, m, 0), 0);
+	T_EQ(t_file_size(fd), fsize); /* reading never changes the file */
+	T_VERIFIED(t_verify_fd(fd, 0, fsize, s0));
+
+	/* 2. sequential pass: every byte */
+	for (size_t i = 0; i < len; i++)
+		m[i] = t_pattern(s1, off + i);
+	/* bytes after @length in the last page are accessible but never
+	 * written to the file */
+	memset(m + len, 0xaa, rlen - len);
+	T_VERIFIED(t_verify_buf(m, len, s1, off, "after sequential pass"));
+	T_RET(upager_sync(p, m, len), 0);
+	t_stats(p, &st);
+	T_EQ(st.nr_dirty, 0);
+	T_EQ(t_file_size(fd), want_size);
+	T_VERIFIED(t_verify_fd(fd, off, len, s1));
+	check_prefix(fd, fsize, off, s0);
+
+	/* 3. random-order pass of 8-byte stores over every whole word */
+	const size_t nwords = len / 8, wlen = nwords * 8;
+	uint64_t *perm = t_permutation(nwords, seed * 7 + 3);
+	T_REQUIRE(perm != NULL, "malloc");
+	for (size_t k = 0; k < nwords; k++) {
+		uint64_t b = perm[k] * 8;
+		*(volatile uint64_t *)(m + b) = t_pattern_u64(s2, off + b);
+	}
+	free(perm);
+	T_VERIFIED(t_verify_buf(m, wlen, s2, off, "after random pass"));
+	T_VERIFIED(t_verify_buf(m + wlen, len - wlen, s1, off + wlen, "tail bytes"));
+	t_stats(p, &st);
+	T_LE(st.nr_resident_peak, st.nr_frames);
+	T_LE(st.nr_resident, st.nr_frames);
+	T_EQ(st.nr_frames, limit / ps);
+	T_RET(upager_sync(p, m, 0), 0);
+	T_RET(upager_unmap(p, m), 0);
+	t_stats(p, &st);
+	/* every page was dirtied in two passes and written at least once each
+	 * time (by eviction or by sync) */
+	T_GE(st.pgpgout, 2 * (rlen / ps));
+	T_GE(st.pgsteal, rlen / ps - st.nr_frames);
+	T_EQ(st.nr_resident, 0);
+	T_EQ(st.nr_dirty, 0);
+	T_RET(upager_destroy(p), 0);
+
+	/* 4. the file, with plain pread(2) */
+	T_EQ(t_file_size(fd), want_size);
+	check_prefix(fd, fsize, off, s0);
+	T_VERIFIED(t_verify_fd(fd, off, wlen, s2));
+	T_VERIFIED(t_verify_fd(fd, off + wlen, len - wlen, s1));
+	if (fsize > off + len)
+		T_VERIFIED(t_verify_fd(fd, off + len, fsize - off - len, s0));
+	close(fd);
+	t_summary("SHARED page %zu, limit %zu (%zu frames), file %llu, map [%llu, +%zu): "
+	          "reads, sequential byte pass, random 8-byte pass reached the file; size %llu "
+	          "(%.1f s)",
+	          ps, limit, limit / ps, (unsigned long long)fsize, (unsigned long long)off, len,
+	          (unsigned long long)want_size, t_now() - t0);
+}
+
+static void test_shared_4k(void)
+{
+	shared_scenario(4096, 256 * KiB, 4 * MiB, 0, 4 * MiB, 0x1000);
+}
+
+static void test_shared_16k(void)
+{
+	shared_scenario(16384, 256 * KiB, 4 * MiB, 0, 4 * MiB, 0x2000);
+}
+
+/* Length not a multiple of the page size, reaching past EOF; the offset
+ * is not 0 and the file size not page aligned. */
+static void test_shared_past_eof(void)
+{
+	shared_scenario(4096, 256 * KiB, 1 * MiB + 1000, 64 * KiB, 3 * MiB + 123, 0x3000);
+}
+
+/* Past EOF, 16 KiB pages, a mapping that starts beyond EOF altogether. */
+static void test_shared_beyond_eof(void)
+{
+	shared_scenario(16384, 256 * KiB, 100000, 256 * KiB, 1 * MiB + 4095, 0x4000);
+}
+
+/* A mapping inside a larger file: bytes after it stay untouched. */
+static void test_shared_inside(void)
+{
+	shared_scenario(4096, 128 * KiB, 3 * MiB, 512 * KiB, 2 * MiB - 3, 0x5000);
+}
+
+/* Sparse writes past EOF: the hole reads as zero, the file ends exactly at
+ * offset + length, and only written bytes differ from zero. */
+static void test_shared_sparse_extend(void)
+{
+	const size_t ps = 4096;
+	const uint64_t fsize = 10000, off = 8192;
+	const size_t len = 200000 + 5;
+	const uint64_t seed = 0x6000;
+	struct upager_config c = t_config(ps, 16 * ps);
+	upager_t *p = t_create(&c);
+	int fd = t_make_file(fsize, seed, NULL, 0);
+	unsigned char *m = upager_map(p, fd, (off_t)off, len, PROT_READ | PROT_WRITE,
+	                              UPAGER_SHARED);
+
+	T_REQUIRE(m != NULL, "upager_map: %s", strerror(errno));
+	/* before any write: the file part and zeros */
+	T_VERIFIED(t_verify_buf(m, fsize - off, seed, off, "file part"));
+	T_VERIFIED(t_verify_zero(m + (fsize - off), round_up(len, ps) - (fsize - off), fsize,
+	                         "past EOF"));
+	m[len - 1] = 0x77;
+	m[100000] = 0x55;
+	T_RET(upager_unmap(p, m), 0); /* write-back on unmap */
+	T_EQ(t_file_size(fd), off + len);
+	T_VERIFIED(t_verify_fd(fd, 0, fsize, seed));
+	T_VERIFIED(t_verify_fd_zero(fd, fsize, off + 100000 - fsize));
+	unsigned char b[2] = { 0, 0 };
+	T_EQ(pread(fd, b, 1, (off_t)(off + 100000)), 1);
+	T_EQ(b[0], 0x55);
+	T_VERIFIED(t_verify_fd_zero(fd, off + 100001, len - 100002));
+	T_EQ(pread(fd, b, 2, (off_t)(off + len - 1)), 1); /* exactly one byte left */
+	T_EQ(b[0], 0x77);
+
+	/* a clean mapping past EOF never extends the file */
+	m = upager_map(p, fd, 0, 4 * (off + len), PROT_READ | PROT_WRITE, UPAGER_SHARED);
+	T_REQUIRE(m != NULL, "upager_map: %s", strerror(errno));
+	T_VERIFIED(t_verify_zero(m + off + len, 3 * (off + len), off + len, "past new EOF"));
+	T_RET(upager_unmap(p, m), 0);
+	T_EQ(t_file_size(fd), off + len);
+	T_RET(upager_destroy(p), 0);
+	close(fd);
+	t_summary("sparse writes past EOF: hole zero, file size exactly offset+length, clean "
+	          "mapping past EOF does not extend the file");
+}
+
+int main(void)
+{
+	static const struct t_test tests[] = {
+		{ "4 KiB pages, 16x the limit", test_shared_4k },
+		{ "16 KiB pages, 16x the limit", test_shared_16k },
+		{ "unaligned length past EOF", test_shared_past_eof },
+		{ "mapping beyond EOF", test_shared_beyond_eof },
+		{ "mapping inside a larger file", test_shared_inside },
+		{ "sparse extension", test_shared_sparse_extend },
+		{ NULL, NULL },
+	};
+
+	t_init("test_shared", 240);
+	t_add_suite("shared", tests);
+	return t_run_suite();
+}
