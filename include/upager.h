@@ -172,7 +172,8 @@ UPAGER_API int upager_destroy(upager_t *pager);
  * with errno set to EINVAL (NULL @pager, @length 0 or above 1 TiB, @offset
  * negative or unaligned, @offset + @length overflows, bad @prot or @flags,
  * @fd not a regular file), EBADF (@fd not open for reading), EACCES
- * (UPAGER_SHARED with PROT_WRITE on a descriptor not open for writing),
+ * (UPAGER_SHARED with PROT_WRITE on a descriptor not open for writing, or
+ * open with O_APPEND),
  * ENOMEM (memory, address space, region table full), EMFILE/ENFILE.
  */
 UPAGER_API void *upager_map(upager_t *pager, int fd, off_t offset, size_t length, int prot,

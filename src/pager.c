@@ -249,6 +249,13 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 		errno = EBADF;
 		return NULL;
 	}
+	if (flags == UPAGER_SHARED && (prot & PROT_WRITE) && (acc & O_APPEND)) {
+		/* pwrite(2) on an O_APPEND descriptor appends on Linux:
+		 * write-back would land at the end of the file (mmap(2) refuses
+		 * this too). */
+		errno = EACCES;
+		return NULL;
+	}
 	acc &= O_ACCMODE;
 	if (acc == O_WRONLY) {
 		errno = EBADF;

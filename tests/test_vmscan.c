@@ -1,0 +1,220 @@
+/*
+ * test_vmscan.c - the Clock hand and eviction, observed through a real
+ * pager: second chance for referenced pages, write-back of dirty pages,
+ * pinned pages never evicted, and the bound on accessible pages (VMAs).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "helpers.h"
+#include "internal.h"
+#include "testhooks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+
+static uint32_t flags_of(upager_t *p, void *base, uint64_t idx)
+{
+	struct upager_region *r = upager__region_find(p, base);
+
+	return r ? page_flags(&r->pages[idx]) : 0xffffffffu;
+}
+
+static bool resident(upager_t *p, void *base, uint64_t idx)
+{
+	return flags_of(p, base, idx) & PG_RESIDENT;
+}
+
+static uint8_t touch_read(volatile uint8_t *b, uint64_t idx)
+{
+	return b[idx * PAGE + 17];
+}
+
+/*
+ * Eight frames, pages touched in order: the ninth touch finds every frame
+ * referenced, clears all eight references in one turn and evicts the page
+ * under the hand at the start of the second turn (page 0).  Re-touching
+ * page 1 then gives it a second chance: the next eviction passes it and
+ * takes page 2.
+ */
+static void test_second_chance(void)
+{
+	struct upager_config cfg = t_config(PAGE, 8 * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st;
+	uint8_t *b = upager_alloc(p, 64 * PAGE);
+
+	T_REQUIRE(b != NULL, "alloc");
+	T_RET(upager_advise(p, b, 64 * PAGE, UPAGER_ADV_RANDOM), 0);
+	for (uint64_t i = 0; i < 8; i++)
+		T_EQ(touch_read(b, i), 0);
+	for (uint64_t i = 0; i < 8; i++) {
+		uint32_t f = flags_of(p, b, i);
+		T_CHECK((f & PG_RESIDENT) && (f & PG_READ) && !(f & PG_WRITE),
+		        "page %llu resident and referenced (flags %#x)", (unsigned long long)i, f);
+	}
+	t_stats(p, &st);
+	T_EQ(st.nr_resident, 8);
+	T_EQ(st.pgsteal, 0);
+
+	T_EQ(touch_read(b, 8), 0);
+	t_stats(p, &st);
+	T_EQ(st.pgdeactivate, 8);
+	T_EQ(st.pgsteal, 1);
+	T_CHECK(!resident(p, b, 0), "page 0 evicted");
+	for (uint64_t i = 1; i < 8; i++) {
+		uint32_t f = flags_of(p, b, i);
+		T_CHECK((f & PG_RESIDENT) && !(f & PG_ACCESS),
+		        "page %llu resident, reference cleared (flags %#x)", (unsigned long long)i,
+		        f);
+	}
+	T_CHECK(flags_of(p, b, 8) & PG_READ, "page 8 resident and referenced");
+
+	/* Reference page 1 again: a minor fault. */
+	uint64_t minor = st.pgminfault;
+	T_EQ(touch_read(b, 1), 0);
+	t_stats(p, &st);
+	T_EQ(st.pgminfault, minor + 1);
+	T_CHECK(flags_of(p, b, 1) & PG_READ, "page 1 referenced again");
+
+	T_EQ(touch_read(b, 9), 0);
+	T_CHECK(resident(p, b, 1), "page 1 kept (second chance)");
+	T_CHECK(!resident(p, b, 2), "page 2 evicted");
+	t_stats(p, &st);
+	T_EQ(st.pgsteal, 2);
+	T_LE(st.nr_resident_peak, 8);
+	T_RET(upager_unmap(p, b), 0);
+	T_RET(upager_destroy(p), 0);
+}
+
+/* Dirty pages are written back when evicted and read back intact. */
+static void test_dirty_writeback(void)
+{
+	struct upager_config cfg = t_config(PAGE, 8 * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st;
+	const uint64_t npages = 48, seed = 77;
+	uint64_t *w = upager_alloc(p, npages * PAGE);
+
+	T_REQUIRE(w != NULL, "alloc");
+	for (uint64_t off = 0; off < npages * PAGE; off += 8)
+		w[off / 8] = t_pattern_u64(seed, off);
+	t_stats(p, &st);
+	T_GE(st.writeback_evict, npages - 8);
+	T_GE(st.pgpgout, npages - 8);
+	T_LE(st.nr_dirty, 8);
+	T_CHECK(flags_of(p, w, 0) & PG_BACKED, "page 0 went to the scratch file");
+	T_VERIFIED(t_verify_buf(w, npages * PAGE, seed, 0, "alloc region after eviction"));
+	t_stats(p, &st);
+	T_LE(st.nr_resident_peak, 8);
+	T_RET(upager_unmap(p, w), 0);
+	T_RET(upager_destroy(p), 0);
+}
+
+/* Pinned pages are passed over by the hand however hard it sweeps. */
+static void test_pinned_skipped(void)
+{
+	struct upager_config cfg = t_config(PAGE, 16 * PAGE);
+	upager_t *p = t_create(&cfg);
+	uint64_t *w = upager_alloc(p, 64 * PAGE);
+	const uint64_t seed = 5;
+
+	T_REQUIRE(w != NULL, "alloc");
+	T_RET(upager_pin(p, (char *)w + 3 * PAGE, 2 * PAGE), 0);
+	for (int round = 0; round < 3; round++)
+		for (uint64_t off = 0; off < 64 * PAGE; off += 8)
+			w[off / 8] = t_pattern_u64(seed + (uint64_t)round, off);
+	for (uint64_t i = 3; i < 5; i++) {
+		uint32_t f = flags_of(p, w, i);
+		T_CHECK((f & PG_RESIDENT) && (f & PG_WRITE) && page_pins(f) == 1,
+		        "pinned page %llu resident and writable (flags %#x)",
+		        (unsigned long long)i, f);
+	}
+	T_VERIFIED(t_verify_buf(w, 64 * PAGE, seed + 2, 0, "region after three passes"));
+	T_RET(upager_unpin(p, (char *)w + 3 * PAGE, 2 * PAGE), 0);
+	T_EQ(page_pins(flags_of(p, w, 3)), 0);
+	T_RET(upager_unmap(p, w), 0);
+	T_RET(upager_destroy(p), 0);
+}
+
+static long count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	long n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Every other page of a region touched: each accessible page would be a
+ * VMA of its own, two per page with its gap.  More pages than the budget
+ * allows accessible at once must not push the process's VMAs past the
+ * bound of docs/design.md (2 * budget + 3 per region), and never near
+ * vm.max_map_count.
+ */
+static void test_vma_bound(void)
+{
+	uint64_t budget = upager__vma_budget();
+	uint64_t touches = budget + budget / 4;
+	uint64_t npages = 2 * touches;
+	struct upager_config cfg = t_config(PAGE, (size_t)(touches + 64) * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st;
+	long before = count_maps(), after, peak = 0;
+	volatile uint8_t *b = upager_alloc(p, npages * PAGE);
+
+	T_REQUIRE(b != NULL, "alloc of %llu pages", (unsigned long long)npages);
+	T_RET(upager_advise(p, (void *)b, npages * PAGE, UPAGER_ADV_RANDOM), 0);
+	for (uint64_t i = 0; i < touches; i++) {
+		b[2 * i * PAGE] = (uint8_t)i; /* a write: RW, dirty */
+		if ((i & 4095) == 4095) {
+			long n = count_maps();
+			if (n > peak)
+				peak = n;
+		}
+	}
+	after = count_maps();
+	if (after > peak)
+		peak = after;
+	t_stats(p, &st);
+	T_CHECK(st.pgdeactivate >= touches - budget,
+	        "references cleared to stay in budget: %llu (touches %llu, budget %llu)",
+	        (unsigned long long)st.pgdeactivate, (unsigned long long)touches,
+	        (unsigned long long)budget);
+	T_CHECK((uint64_t)(peak - before) <= 2 * budget + 8,
+	        "VMAs grew by %ld, bound %llu", peak - before,
+	        (unsigned long long)(2 * budget + 8));
+	for (uint64_t i = 0; i < touches; i++)
+		T_CHECK(b[2 * i * PAGE] == (uint8_t)i && b[(2 * i + 1) * PAGE] == 0,
+		        "page pair %llu", (unsigned long long)i);
+	t_summary("VMA bound: %llu isolated pages touched, budget %llu, VMAs +%ld (peak)",
+	          (unsigned long long)touches, (unsigned long long)budget, peak - before);
+	T_RET(upager_unmap(p, (void *)b), 0);
+	T_RET(upager_destroy(p), 0);
+	T_CHECK(count_maps() <= before + 2, "mappings released: %ld -> %ld", before,
+	        count_maps());
+}
+
+int main(void)
+{
+	static const struct t_test tests[] = {
+		{ "second chance for referenced pages", test_second_chance },
+		{ "dirty pages written back on eviction", test_dirty_writeback },
+		{ "pinned pages never evicted", test_pinned_skipped },
+		{ "accessible pages and VMAs stay bounded", test_vma_bound },
+		{ NULL, NULL },
+	};
+
+	t_init("test_vmscan", 240);
+	t_add_suite("vmscan", tests);
+	return t_run_suite();
+}
