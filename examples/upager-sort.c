@@ -16,8 +16,8 @@
  *             with write(2) into a new file in the temporary directory;
  *   checksum  one sequential pass over the mapping: an order-independent
  *             checksum of the keys;
- *   sort      qsort(3) over the mapping, in place (see struct data_guard
- *             for why "in place" needs help with glibc);
+ *   sort      qsort(3) over the mapping, in place (see "Keeping qsort in
+ *             place" below for why that needs help with glibc);
  *   verify    one sequential pass: keys non-decreasing, checksum unchanged;
  *   sync      upager_sync(): write back dirty pages, fdatasync;
  *   unmap     upager_unmap(), then the statistics.
@@ -330,6 +330,17 @@ static void upager_fail(const char *call, int err)
 	fprintf(stderr, PROG ": %s: %s\n", call, upager_strerror(err));
 }
 
+/* upager_create() also returns -EINVAL for an unparsable UPAGER_* variable. */
+static void upager_create_fail(int err)
+{
+	upager_fail("upager_create", err);
+	if (err != -EINVAL)
+		return;
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "UPAGER_", 7) == 0)
+			fprintf(stderr, PROG ": (check the environment: %s)\n", *e);
+}
+
 /* -------------------------------------------------------------------------
  * The generated file, and signals
  *
@@ -357,6 +368,8 @@ static void on_fatal_signal(int sig)
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
+
+static void on_sigbus(int sig) __attribute__((noreturn));
 
 static void on_sigbus(int sig)
 {
@@ -765,13 +778,36 @@ static void scan_keys(const uint64_t *keys, size_t n, struct checksum *c, bool o
  * the heap only.  The kernel may log once "VmData ... exceed data ulimit":
  * that is this refusal, and expected.
  *
- * A file of at most DATA_MARGIN_MIN bytes may still be copied (it is that
+ * A file smaller than DATA_MARGIN_MIN bytes may still be copied (it is that
  * small); newer glibc versions that sort in place need none of this, and it
  * does them no harm.
  */
 
 #define DATA_MARGIN_MAX (64 * MiB)
 #define DATA_MARGIN_MIN MiB
+
+/*
+ * Under AddressSanitizer (configure --enable-sanitizers), malloc is ASan's,
+ * and by default ASan aborts the process when an allocation fails instead
+ * of returning NULL, so glibc's qsort would never reach its fallback.  Ask
+ * for NULL; ASAN_OPTIONS in the environment still takes precedence.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define UPAGER_SORT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UPAGER_SORT_ASAN 1
+#endif
+#endif
+
+#ifdef UPAGER_SORT_ASAN
+const char *__asan_default_options(void);
+
+__attribute__((used, visibility("default"))) const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+#endif
 
 struct data_guard {
 	bool lowered;
@@ -883,7 +919,7 @@ static int probe_page_size(size_t *page_size)
 	int err = upager_create(&p, &cfg);
 
 	if (err != 0) {
-		upager_fail("upager_create", err);
+		upager_create_fail(err);
 		return err;
 	}
 	*page_size = upager_page_size(p);
@@ -927,7 +963,7 @@ static int setup_pager(struct run *r)
 	err = upager_create(&r->pager, &cfg);
 	if (err != 0) {
 		r->pager = NULL;
-		upager_fail("upager_create", err);
+		upager_create_fail(err);
 		return EXIT_FAILURE;
 	}
 	r->page_size = upager_page_size(r->pager);
@@ -1115,9 +1151,11 @@ static void print_summary(const struct run *r, bool pass)
 
 	printf("file          %s%s\n", r->path ? r->path : "(none)",
 	       r->opt.file ? "" : r->opt.keep ? " (generated, kept)" : " (generated, removed)");
-	printf("size          %s, %zu keys\n", fmt_size(b1, sizeof(b1), r->size), r->nkeys);
-	printf("memory limit  %s (%" PRIu64 " pages of %s)\n", fmt_size(b2, sizeof(b2), r->limit),
-	       r->frames, fmt_size(b3, sizeof(b3), r->page_size));
+	printf("size          %" PRIu64 " bytes (%s), %zu keys\n", r->size,
+	       fmt_size(b1, sizeof(b1), r->size), r->nkeys);
+	printf("memory limit  %" PRIu64 " bytes (%s, %" PRIu64 " pages of %s)\n", r->limit,
+	       fmt_size(b2, sizeof(b2), r->limit), r->frames,
+	       fmt_size(b3, sizeof(b3), r->page_size));
 	for (int i = 0; i < PH_COUNT; i++)
 		if (r->t[i] >= 0)
 			printf("%-13s %.3f s\n", phase_names[i], r->t[i]);

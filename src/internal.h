@@ -152,7 +152,9 @@ struct upager_region {
 	uint64_t memfd_offset;     /* bytes into the pager's memfd */
 	int fd;                    /* backing file (dup), -1 for ANON */
 	int direct_fd;             /* same file with O_DIRECT, or -1 */
-	int scratch_fd;            /* PRIVATE/ANON dirty pages, or -1 */
+	int scratch_fd;            /* the pager's scratch file (PRIVATE/ANON
+	                              writable regions), or -1; not owned */
+	bool has_range;            /* memfd_offset was allocated */
 	struct upager_page *pages; /* npages descriptors, sparse mmap */
 	size_t pages_bytes;        /* bytes of that mapping */
 	void *ticket;              /* libsigsegv dispatcher registration */
@@ -269,6 +271,8 @@ UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
 
 /* ---- the pager ------------------------------------------------------------ */
 
+struct extent;
+
 struct upager_frame {
 	_Atomic uint64_t owner; /* 0 free, else frame_owner() of its page */
 };
@@ -289,7 +293,10 @@ struct upager {
 	unsigned flags;
 
 	int memfd;                 /* all frames of all regions */
-	uint64_t memfd_next;       /* next free memfd offset (lock) */
+	uint64_t memfd_next;       /* memfd offsets never used yet start here */
+	struct extent *free_extents; /* freed memfd ranges, sorted (lock) */
+	int scratch_fd;            /* scratch file of PRIVATE/ANON regions, at
+	                              the same offsets as the memfd; or -1 */
 
 	struct upager_frame *frames;
 	_Atomic uint64_t hand;     /* the Clock hand; taken mod nframes */

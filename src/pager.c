@@ -72,6 +72,7 @@ int upager_create(upager_t **out, const struct upager_config *config)
 	p->readahead = c.readahead;
 	p->flags = c.flags;
 	p->memfd = -1;
+	p->scratch_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
 	pthread_cond_init(&p->wcond, NULL);
@@ -120,7 +121,7 @@ fail:
 /* ---- regions ------------------------------------------------------------ */
 
 /* An unlinked scratch file in $UPAGER_TMPDIR, $TMPDIR or /var/tmp. */
-static int open_scratch(void)
+static int open_scratch_file(void)
 {
 	const char *dir = getenv("UPAGER_TMPDIR");
 	char path[4096];
@@ -143,6 +144,83 @@ static int open_scratch(void)
 		return -errno;
 	unlink(path);
 	return fd;
+}
+
+/*
+ * The pager's scratch file, opened at first need (pager lock held).  One
+ * per pager: region r's page i lives at offset memfd_offset(r) + i pages,
+ * so regions never overlap in it.
+ */
+static int pager_scratch(struct upager *p)
+{
+	if (p->scratch_fd < 0) {
+		int fd = open_scratch_file();
+		if (fd < 0)
+			return fd;
+		p->scratch_fd = fd;
+	}
+	return p->scratch_fd;
+}
+
+/* ---- memfd (and scratch) offsets: first fit over freed extents ---------- */
+
+struct extent {
+	uint64_t off, len;
+	struct extent *next;
+};
+
+static int range_alloc(struct upager *p, uint64_t len, uint64_t *off)
+{
+	struct extent **pp, *e;
+
+	for (pp = &p->free_extents; (e = *pp); pp = &e->next) {
+		if (e->len < len)
+			continue;
+		*off = e->off;
+		e->off += len;
+		e->len -= len;
+		if (!e->len) {
+			*pp = e->next;
+			free(e);
+		}
+		return 0;
+	}
+	if (p->memfd_next + len > MEMFD_SIZE || p->memfd_next + len < p->memfd_next)
+		return -ENOMEM;
+	*off = p->memfd_next;
+	p->memfd_next += len;
+	return 0;
+}
+
+/* Return [off, off+len) to the free list, merging neighbours. */
+static void range_free(struct upager *p, uint64_t off, uint64_t len)
+{
+	struct extent **pp = &p->free_extents, *e, *n;
+
+	while ((e = *pp) && e->off + e->len < off)
+		pp = &e->next;
+	if (e && e->off + e->len == off) {
+		e->len += len;
+		if (e->next && e->off + e->len == e->next->off) {
+			n = e->next;
+			e->len += n->len;
+			e->next = n->next;
+			free(n);
+		}
+		return;
+	}
+	if (e && off + len == e->off) {
+		e->off = off;
+		e->len += len;
+		return;
+	}
+	n = malloc(sizeof(*n));
+	if (!n)
+		return; /* the range is lost to reuse, nothing else */
+	n->off = off;
+	n->len = len;
+	n->next = e;
+	*pp = n;
 }
 
 static struct upager_region *region_new(void)
@@ -169,15 +247,24 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	r->pager = p;
 	r->npages = (r->length + p->page_size - 1) >> p->page_shift;
 	r->map_len = r->npages << p->page_shift;
-	r->memfd_offset = p->memfd_next;
-	if (r->memfd_offset + ALIGN_UP(r->map_len, MEMFD_ALIGN) > MEMFD_SIZE)
-		return -ENOMEM;
+	if (r->kind != REGION_SHARED && r->writable) {
+		rc = pager_scratch(p);
+		if (rc < 0)
+			return rc;
+		r->scratch_fd = rc;
+	}
+	rc = range_alloc(p, ALIGN_UP(r->map_len, MEMFD_ALIGN), &r->memfd_offset);
+	if (rc < 0)
+		return rc;
+	r->has_range = true;
 
 	/* App view: aligned to the page size, PROT_NONE, on the memfd. */
 	res = mmap(NULL, r->map_len + align, PROT_NONE,
 	           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		return -ENOMEM;
+	if (res == MAP_FAILED) {
+		rc = -ENOMEM;
+		goto undo;
+	}
 	aligned = (char *)ALIGN_UP((uintptr_t)res, align);
 	if (aligned > res)
 		munmap(res, (size_t)(aligned - res));
@@ -188,13 +275,15 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	if (r->base == MAP_FAILED) {
 		munmap(aligned, r->map_len);
 		r->base = NULL;
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto undo;
 	}
 	r->alias = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 	                p->memfd, (off_t)r->memfd_offset);
 	if (r->alias == MAP_FAILED) {
 		r->alias = NULL;
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto undo;
 	}
 	/* Descriptors: zero pages until a page is touched. */
 	r->pages_bytes = ALIGN_UP(r->npages * sizeof(struct upager_page), 4096);
@@ -202,20 +291,24 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (r->pages == MAP_FAILED) {
 		r->pages = NULL;
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto undo;
 	}
 	atomic_store(&r->advice, UPAGER_ADV_NORMAL);
 	rc = upager__region_create(p, r);
 	if (rc < 0) {
 		r->id = UINT32_MAX;
-		return rc;
+		goto undo;
 	}
-	p->memfd_next = r->memfd_offset + ALIGN_UP(r->map_len, MEMFD_ALIGN);
 	r->next = p->regions;
 	if (p->regions)
 		p->regions->prev = r;
 	p->regions = r;
 	return 0;
+undo:
+	range_free(p, r->memfd_offset, ALIGN_UP(r->map_len, MEMFD_ALIGN));
+	r->has_range = false;
+	return rc;
 }
 
 void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int flags)
@@ -287,14 +380,6 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 		r->direct_fd = open(path, (acc == O_RDWR ? O_RDWR : O_RDONLY) | O_DIRECT |
 		                              O_CLOEXEC);
 	}
-	if (r->kind == REGION_PRIVATE && r->writable) {
-		r->scratch_fd = open_scratch();
-		if (r->scratch_fd < 0) {
-			rc = r->scratch_fd;
-			r->scratch_fd = -1;
-			goto fail;
-		}
-	}
 	upager__block_signals(&old);
 	pthread_mutex_lock(&p->lock);
 	rc = region_setup(p, r);
@@ -327,12 +412,6 @@ void *upager_alloc(upager_t *p, size_t length)
 	r->kind = REGION_ANON;
 	r->writable = true;
 	r->length = (length + p->page_size - 1) & ~(p->page_size - 1);
-	r->scratch_fd = open_scratch();
-	if (r->scratch_fd < 0) {
-		rc = r->scratch_fd;
-		r->scratch_fd = -1;
-		goto fail;
-	}
 	upager__block_signals(&old);
 	pthread_mutex_lock(&p->lock);
 	rc = region_setup(p, r);
@@ -387,6 +466,11 @@ static int region_teardown(struct upager *p, struct upager_region *r, bool force
 	upager__access_forget(access);
 	fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->memfd_offset,
 	          (off_t)r->map_len);
+	if (r->scratch_fd >= 0)
+		fallocate(r->scratch_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		          (off_t)r->memfd_offset, (off_t)r->map_len);
+	range_free(p, r->memfd_offset, ALIGN_UP(r->map_len, MEMFD_ALIGN));
+	r->has_range = false;
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -441,6 +525,13 @@ int upager_destroy(upager_t *p)
 	upager__restore_signals(&old);
 	upager__io_exit(p);
 	close(p->memfd);
+	if (p->scratch_fd >= 0)
+		close(p->scratch_fd);
+	while (p->free_extents) {
+		struct extent *e = p->free_extents;
+		p->free_extents = e->next;
+		free(e);
+	}
 	munmap(p->frames, p->nframes * sizeof(*p->frames));
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->wlock);

@@ -209,8 +209,6 @@ void upager__region_free(struct upager_region *r)
 		close(r->fd);
 	if (r->direct_fd >= 0)
 		close(r->direct_fd);
-	if (r->scratch_fd >= 0)
-		close(r->scratch_fd);
 	if (r->id != UINT32_MAX)
 		id_release(r->id);
 	free(r);

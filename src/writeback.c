@@ -51,7 +51,7 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	req->res = 0;
 	if (scratch) {
 		req->fd = r->scratch_fd;
-		req->off = (off_t)off;
+		req->off = (off_t)(r->memfd_offset + off);
 		req->len = p->page_size;
 		return;
 	}

@@ -294,6 +294,26 @@ int t_make_zero_file(uint64_t size, char *path, size_t pathlen)
 	return make_file(size, 1, 0, path, pathlen);
 }
 
+static char *g_dirs[8];
+static int g_ndirs;
+
+const char *t_make_subdir(const char *name)
+{
+	char p[4200];
+
+	if (g_ndirs == 8) {
+		fprintf(stderr, "t_make_subdir: too many directories\n");
+		exit(99);
+	}
+	snprintf(p, sizeof(p), "%s/%s", t_tmpdir(), name);
+	if (mkdir(p, 0700)) {
+		fprintf(stderr, "mkdir %s: %s\n", p, strerror(errno));
+		exit(99);
+	}
+	g_dirs[g_ndirs] = strdup(p);
+	return g_dirs[g_ndirs++];
+}
+
 int64_t t_file_size(int fd)
 {
 	struct stat st;
@@ -312,6 +332,12 @@ void t_cleanup(void)
 		free(g_files[i]);
 	}
 	g_nfiles = 0;
+	while (g_ndirs > 0) {
+		g_ndirs--;
+		if (rmdir(g_dirs[g_ndirs]))
+			fprintf(stderr, "warning: rmdir %s: %s\n", g_dirs[g_ndirs], strerror(errno));
+		free(g_dirs[g_ndirs]);
+	}
 	if (rmdir(g_tmpdir))
 		fprintf(stderr, "warning: rmdir %s: %s\n", g_tmpdir, strerror(errno));
 	g_tmpdir[0] = 0;

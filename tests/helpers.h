@@ -101,6 +101,10 @@ int t_make_file(uint64_t size, uint64_t seed, char *path, size_t pathlen);
 /* Same but filled with zeros (a sparse file). */
 int t_make_zero_file(uint64_t size, char *path, size_t pathlen);
 
+/* Make directory t_tmpdir()/@name (removed at exit, and must then be
+ * empty) and return its path (static storage).  Exits 99 on failure. */
+const char *t_make_subdir(const char *name);
+
 /* File size by fstat(2), or -1. */
 int64_t t_file_size(int fd);
 
