@@ -44,6 +44,19 @@ void upager__restore_signals(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/* Enter an API call that works on pages: signals blocked, pager locked. */
+static void api_enter(struct upager *p, sigset_t *old)
+{
+	upager__block_signals(old);
+	pthread_mutex_lock(&p->lock);
+}
+
+static void api_exit(struct upager *p, const sigset_t *old)
+{
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(old);
+}
+
 /* ---- pagers ------------------------------------------------------------- */
 
 int upager_create(upager_t **out, const struct upager_config *config)
@@ -311,11 +324,28 @@ undo:
 	return rc;
 }
 
+/* Set @r up under the pager lock; its address, or NULL with errno (and @r
+ * freed). */
+static void *region_install(struct upager *p, struct upager_region *r)
+{
+	sigset_t old;
+	int rc;
+
+	api_enter(p, &old);
+	rc = region_setup(p, r);
+	api_exit(p, &old);
+	if (rc < 0) {
+		upager__region_free(r);
+		errno = -rc;
+		return NULL;
+	}
+	return r->base;
+}
+
 void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int flags)
 {
 	struct upager_region *r;
 	struct stat st;
-	sigset_t old;
 	int acc, rc;
 
 	if (!p || length == 0 || length > UPAGER_MAX_REGION_BYTES || offset < 0 ||
@@ -380,14 +410,7 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 		r->direct_fd = open(path, (acc == O_RDWR ? O_RDWR : O_RDONLY) | O_DIRECT |
 		                              O_CLOEXEC);
 	}
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
-	rc = region_setup(p, r);
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
-	if (rc < 0)
-		goto fail;
-	return r->base;
+	return region_install(p, r);
 fail:
 	upager__region_free(r);
 	errno = -rc;
@@ -397,8 +420,6 @@ fail:
 void *upager_alloc(upager_t *p, size_t length)
 {
 	struct upager_region *r;
-	sigset_t old;
-	int rc;
 
 	if (!p || length == 0 || length > UPAGER_MAX_REGION_BYTES) {
 		errno = EINVAL;
@@ -412,18 +433,7 @@ void *upager_alloc(upager_t *p, size_t length)
 	r->kind = REGION_ANON;
 	r->writable = true;
 	r->length = (length + p->page_size - 1) & ~(p->page_size - 1);
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
-	rc = region_setup(p, r);
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
-	if (rc < 0)
-		goto fail;
-	return r->base;
-fail:
-	upager__region_free(r);
-	errno = -rc;
-	return NULL;
+	return region_install(p, r);
 }
 
 /*
@@ -489,15 +499,13 @@ int upager_unmap(upager_t *p, void *addr)
 
 	if (!p || !addr)
 		return -EINVAL;
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
+	api_enter(p, &old);
 	r = upager__region_find(p, addr);
 	if (!r || r->base != addr)
 		rc = -EINVAL;
 	else
 		rc = region_teardown(p, r, false);
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
+	api_exit(p, &old);
 	return rc;
 }
 
@@ -513,16 +521,14 @@ int upager_destroy(upager_t *p)
 	if (show && strcmp(show, "1") == 0)
 		upager_print_stats(p, 2);
 	upager__worker_stop(p);
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
+	api_enter(p, &old);
 	while (p->regions) {
 		int rc = region_teardown(p, p->regions, true);
 		if (rc && !err)
 			err = rc;
 	}
 	p->destroyed = true;
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
+	api_exit(p, &old);
 	upager__io_exit(p);
 	close(p->memfd);
 	if (p->scratch_fd >= 0)
@@ -579,8 +585,7 @@ int upager_sync(upager_t *p, void *addr, size_t length)
 
 	if (!p || !addr)
 		return -EINVAL;
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
+	api_enter(p, &old);
 	r = range_of(p, addr, length, true, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
@@ -593,8 +598,7 @@ int upager_sync(upager_t *p, void *addr, size_t length)
 		if (!rc)
 			rc = atomic_load(&r->sync_error);
 	}
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
+	api_exit(p, &old);
 	return rc;
 }
 
@@ -608,8 +612,7 @@ int upager_advise(upager_t *p, void *addr, size_t length, int advice)
 	if (!p || !addr || length == 0 || advice < UPAGER_ADV_NORMAL ||
 	    advice > UPAGER_ADV_DONTNEED)
 		return -EINVAL;
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
+	api_enter(p, &old);
 	r = range_of(p, addr, length, false, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
@@ -631,8 +634,7 @@ int upager_advise(upager_t *p, void *addr, size_t length, int advice)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
+	api_exit(p, &old);
 	return rc;
 }
 
@@ -663,8 +665,7 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 
 	if (!p || !addr || length == 0)
 		return -EINVAL;
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
+	api_enter(p, &old);
 	r = range_of(p, addr, length, false, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
@@ -713,8 +714,7 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 		unpin_pages(r, first, idx);
 	upager__gate_read_exit();
 out:
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
+	api_exit(p, &old);
 	return rc;
 }
 
@@ -727,8 +727,7 @@ int upager_unpin(upager_t *p, void *addr, size_t length)
 
 	if (!p || !addr || length == 0)
 		return -EINVAL;
-	upager__block_signals(&old);
-	pthread_mutex_lock(&p->lock);
+	api_enter(p, &old);
 	r = range_of(p, addr, length, false, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
@@ -739,8 +738,7 @@ int upager_unpin(upager_t *p, void *addr, size_t length)
 		if (!rc)
 			unpin_pages(r, first, last + 1);
 	}
-	pthread_mutex_unlock(&p->lock);
-	upager__restore_signals(&old);
+	api_exit(p, &old);
 	return rc;
 }
 

@@ -150,6 +150,30 @@ static bool lock_frame_page(struct upager_page *pg, uint32_t fi, uint64_t owner,
 	return true;
 }
 
+/* Move the Clock hand one slot; return the slot it passed. */
+static uint32_t hand_advance(struct upager *p)
+{
+	return (uint32_t)(atomic_fetch_add_explicit(&p->hand, 1, memory_order_relaxed) %
+	                  p->nframes);
+}
+
+/* Clear the reference of the page in slot @fi (owner @o): lock it, check
+ * it is still there and referenced, revoke its access.  True if done. */
+static bool deactivate_slot(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
+                            uint64_t idx, struct upager_page *pg)
+{
+	bool done = false;
+
+	if (!lock_frame_page(pg, fi, o, &p->frames[fi]))
+		return false;
+	if (locked_action(pg) == CLOCK_DEACTIVATE && upager__set_access(r, idx, 1, 0) == 0) {
+		STAT_INC(p, pgdeactivate);
+		done = true;
+	}
+	upager__page_unlock(pg);
+	return done;
+}
+
 /**
  * upager__deactivate_some() - clear up to @want references ahead of need.
  * Sweeps at most one turn of the hand.
@@ -161,26 +185,16 @@ bool upager__deactivate_some(struct upager *p, unsigned want)
 	unsigned done = 0;
 
 	for (size_t scanned = 0; scanned < p->nframes && done < want; scanned++) {
-		uint32_t fi = (uint32_t)(atomic_fetch_add_explicit(&p->hand, 1,
-		                                                   memory_order_relaxed) %
-		                         p->nframes);
-		struct upager_frame *fr = &p->frames[fi];
-		uint64_t o = atomic_load(&fr->owner), idx;
+		uint32_t fi = hand_advance(p);
+		uint64_t o = atomic_load(&p->frames[fi].owner), idx;
 		struct upager_region *r;
 		struct upager_page *pg;
 
 		if (!o || !(pg = frame_page(p, o, &r, &idx)))
 			continue;
-		if (upager__clock_action(page_flags(pg)) != CLOCK_DEACTIVATE)
-			continue;
-		if (!lock_frame_page(pg, fi, o, fr))
-			continue;
-		if (locked_action(pg) == CLOCK_DEACTIVATE &&
-		    upager__set_access(r, idx, 1, 0) == 0) {
-			STAT_INC(p, pgdeactivate);
+		if (upager__clock_action(page_flags(pg)) == CLOCK_DEACTIVATE &&
+		    deactivate_slot(p, fi, o, r, idx, pg))
 			done++;
-		}
-		upager__page_unlock(pg);
 	}
 	return done > 0;
 }
@@ -243,9 +257,7 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame)
 
 	b.n = 0;
 	for (;;) {
-		uint32_t fi = (uint32_t)(atomic_fetch_add_explicit(&p->hand, 1,
-		                                                   memory_order_relaxed) %
-		                         p->nframes);
+		uint32_t fi = hand_advance(p);
 		struct upager_frame *fr = &p->frames[fi];
 		uint64_t o = atomic_load(&fr->owner), idx;
 		struct upager_region *r;
@@ -272,12 +284,7 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame)
 		case CLOCK_SKIP:
 			break;
 		case CLOCK_DEACTIVATE:
-			if (!lock_frame_page(pg, fi, o, fr))
-				break;
-			if (locked_action(pg) == CLOCK_DEACTIVATE &&
-			    upager__set_access(r, idx, 1, 0) == 0)
-				STAT_INC(p, pgdeactivate);
-			upager__page_unlock(pg);
+			deactivate_slot(p, fi, o, r, idx, pg);
 			break;
 		case CLOCK_WRITEBACK:
 			if (!lock_frame_page(pg, fi, o, fr))
