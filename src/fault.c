@@ -18,11 +18,13 @@
  *   N, clean     --Clock--> not resident            frame freed
  *   N, dirty     --Clock--> written back, then not resident
  *
- * libsigsegv does not say whether a fault was a read or a write.  A fault on
- * a readable page can only be a write (or a race with another thread that
- * just changed the page, which is harmless: the access is retried).  A
- * first write to a non-resident page therefore takes two faults: major
- * (mapped R), then write.
+ * libsigsegv does not say whether a fault was a read or a write; region.c
+ * reads it from the signal context where the architecture records it
+ * (x86-64: the page-fault error code; aarch64: ESR), so a first store to a
+ * non-resident page takes one fault (mapped read-write at once).  Where the
+ * type is unknown, a fault on a readable page can only be a write (or a race
+ * with another thread that just changed the page, which is harmless: the
+ * access is retried), and a first store takes two faults.
  *
  * A failed read raises SIGBUS on the faulting thread with si_addr set, as
  * the kernel does for a failed read of an mmap'd file.
@@ -183,6 +185,8 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		rc = -1;
 		if (grant > 1 && access == PG_READ)
 			rc = upager__set_access(r, idx, grant, PG_READ); /* one call */
+		else if (grant > 1)
+			upager__set_access(r, idx + 1, grant - 1, PG_READ);
 		if (rc != 0)
 			rc = upager__set_access(r, idx, 1, access);
 		if (rc < 0) {
@@ -241,6 +245,16 @@ static void readahead_next(struct upager_region *r, uint64_t next)
 	upager__page_unlock(pg);
 }
 
+/* A store made locked page @pg dirty (it was clean). */
+static void mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f)
+{
+	if (!(f & PG_DIRTY)) {
+		page_set(pg, PG_DIRTY);
+		atomic_fetch_add(&p->stats.nr_dirty, 1);
+	}
+	STAT_INC(p, pgwritefault);
+}
+
 static int fault_done(struct upager *p, uint64_t t0, int ret)
 {
 	upager__stat_fault_time(p, upager__now_ns() - t0);
@@ -261,8 +275,12 @@ int upager__fault(struct upager_region *r, void *addr)
 	uint64_t idx;
 	struct upager_page *pg;
 
+	int type = upager__fault_access();
+
 	if (off >= r->map_len)
 		return 0;
+	if (type == FAULT_WRITE && !r->writable)
+		return 0; /* a store to a read-only mapping */
 	idx = off >> p->page_shift;
 	pg = &r->pages[idx];
 	STAT_INC(p, pgfault);
@@ -278,7 +296,10 @@ int upager__fault(struct upager_region *r, void *addr)
 			return fault_done(p, t0, 1); /* raced with a grant */
 
 		if ((f & PG_RESIDENT) && (f & PG_READ)) {
-			/* Readable, yet it faulted: a write. */
+			/* Readable, yet it faulted: a write, or a read that raced
+			 * with a grant (then retrying is all it needs). */
+			if (type == FAULT_READ)
+				return fault_done(p, t0, 1);
 			if (!r->writable) {
 				if (last_ro_addr == (uintptr_t)addr) {
 					last_ro_addr = 0;
@@ -296,12 +317,8 @@ int upager__fault(struct upager_region *r, void *addr)
 					raise_sigbus(p, addr);
 					return fault_done(p, t0, 1);
 				}
-				if (!(f & PG_DIRTY)) {
-					page_set(pg, PG_DIRTY);
-					atomic_fetch_add(&p->stats.nr_dirty, 1);
-				}
+				mark_dirty(p, pg, f);
 				readahead_hit(r, idx, f);
-				STAT_INC(p, pgwritefault);
 			}
 			upager__page_unlock(pg);
 			return fault_done(p, t0, 1);
@@ -319,13 +336,15 @@ int upager__fault(struct upager_region *r, void *addr)
 				continue;
 			}
 			uint32_t access = PG_READ;
-			if ((f & PG_DIRTY) && r->writable)
+			if (((f & PG_DIRTY) || type == FAULT_WRITE) && r->writable)
 				access |= PG_WRITE;
 			if (upager__set_access(r, idx, 1, access) != 0) {
 				upager__page_unlock(pg);
 				raise_sigbus(p, addr);
 				return fault_done(p, t0, 1);
 			}
+			if (type == FAULT_WRITE)
+				mark_dirty(p, pg, f);
 			marker = f & PG_RA_MARK;
 			readahead_hit(r, idx, f);
 			upager__page_unlock(pg);
@@ -342,7 +361,12 @@ int upager__fault(struct upager_region *r, void *addr)
 			upager__page_unlock(pg);
 			continue;
 		}
-		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), PG_READ);
+		/* A store that is known to be one maps the page writable at
+		 * once: one fault instead of two. */
+		uint32_t access = type == FAULT_WRITE ? PG_READ | PG_WRITE : PG_READ;
+		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), access);
+		if (rc > 0 && type == FAULT_WRITE)
+			mark_dirty(p, pg, page_flags(pg));
 		upager__page_unlock(pg);
 		if (rc < 0) {
 			raise_sigbus(p, addr);

@@ -190,6 +190,10 @@ UPAGER_HIDDEN int upager__region_reregister(struct upager_region *r);
 UPAGER_HIDDEN void upager__region_free(struct upager_region *r);
 UPAGER_HIDDEN uint64_t upager__vma_budget(void);
 
+/* Access type of the fault being handled (from the signal context). */
+enum { FAULT_UNKNOWN = 0, FAULT_READ = 1, FAULT_WRITE = 2 };
+UPAGER_HIDDEN int upager__fault_access(void);
+
 /* ---- the region gate (gate.c) -------------------------------------------- */
 /*
  * Readers (fault handlers, the Clock, API calls that touch pages) may run

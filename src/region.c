@@ -12,6 +12,8 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <sigsegv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,51 @@ static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t vma_budget = 16382; /* accessible pages, process-wide */
 static unsigned region_cap = 8191;
+
+/*
+ * The access type of the fault being handled on this thread, read from the
+ * signal context by segv_trampoline() before libsigsegv's handler runs
+ * (libsigsegv passes only the address).  FAULT_UNKNOWN where the
+ * architecture's context does not say.
+ */
+static __thread int fault_access __attribute__((tls_model("initial-exec")));
+static struct sigaction libsigsegv_action;
+
+int upager__fault_access(void)
+{
+	return fault_access;
+}
+
+static void segv_trampoline(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = fault_access;
+
+#if defined(__x86_64__)
+	/* The page-fault error code: bit 1 is set for a write. */
+	const ucontext_t *uc = ctx;
+	fault_access = (uc->uc_mcontext.gregs[REG_ERR] & 2) ? FAULT_WRITE : FAULT_READ;
+#elif defined(__aarch64__)
+	/* The ESR record among the context's extensions: data abort (EC
+	 * 0x24/0x25) with WnR (bit 6) set for a write. */
+	const ucontext_t *uc = ctx;
+	const struct _aarch64_ctx *h = (const void *)uc->uc_mcontext.__reserved;
+	fault_access = FAULT_UNKNOWN;
+	while (h->magic && h->size) {
+		if (h->magic == 0x45535201 /* ESR_MAGIC */) {
+			uint64_t esr = ((const uint64_t *)(h + 1))[0];
+			uint64_t ec = esr >> 26;
+			if (ec == 0x24 || ec == 0x25)
+				fault_access = (esr & (1u << 6)) ? FAULT_WRITE : FAULT_READ;
+			break;
+		}
+		h = (const void *)((const char *)h + h->size);
+	}
+#else
+	fault_access = FAULT_UNKNOWN;
+#endif
+	libsigsegv_action.sa_sigaction(sig, si, ctx);
+	fault_access = saved;
+}
 
 static int area_handler(void *addr, void *arg)
 {
@@ -78,8 +125,22 @@ static void init_once_fn(void)
 	if (region_cap > UPAGER_MAX_REGIONS)
 		region_cap = UPAGER_MAX_REGIONS;
 	sigsegv_init(&dispatcher);
-	if (sigsegv_install_handler(segv_handler) < 0)
+	if (sigsegv_install_handler(segv_handler) < 0) {
 		init_error = -ENOTSUP;
+		return;
+	}
+	/*
+	 * Put a trampoline in front of libsigsegv's handler that records
+	 * the access type; libsigsegv still does the dispatching (and, when
+	 * a fault is declined, resets SIGSEGV to its default, trampoline
+	 * included).  Without SA_SIGINFO there is no context to read.
+	 */
+	if (sigaction(SIGSEGV, NULL, &libsigsegv_action) == 0 &&
+	    (libsigsegv_action.sa_flags & SA_SIGINFO) && libsigsegv_action.sa_sigaction) {
+		struct sigaction sa = libsigsegv_action;
+		sa.sa_sigaction = segv_trampoline;
+		sigaction(SIGSEGV, &sa, NULL);
+	}
 }
 
 int upager__regions_init(void)
