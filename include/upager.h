@@ -99,11 +99,15 @@ struct upager_config {
  * the kernel's vmstat where one exists.  Pages are upager pages.
  */
 struct upager_stats {
-	uint64_t pgfault;          /**< faults handled (major + minor + write) */
-	uint64_t pgmajfault;       /**< faults that read the page (did I/O) */
+	uint64_t pgfault;          /**< faults handled: major + minor + write,
+	                                plus faults that lost a race with another
+	                                thread and were only retried */
+	uint64_t pgmajfault;       /**< faults that made the page resident
+	                                (read it or zero-filled it), reads and
+	                                first stores alike */
 	uint64_t pgminfault;       /**< faults on a resident page that only
 	                                restored access (reference faults) */
-	uint64_t pgwritefault;     /**< first writes to a clean resident page */
+	uint64_t pgwritefault;     /**< first stores to a clean resident page */
 	uint64_t pgpgin;           /**< pages read from backing files */
 	uint64_t pgpgout;          /**< pages written to backing files */
 	uint64_t pgzerofill;       /**< pages filled with zeros without I/O */

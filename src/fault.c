@@ -127,7 +127,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	for (k = 0; k < n; k++) {
 		uint32_t fi;
 
-		if (upager__frame_alloc(p, frame_owner(r, idx + k), &fi) != 0) {
+		if (upager__frame_alloc(p, frame_owner(r, idx + k), &fi, k == 0) != 0) {
 			if (k == 0) {
 				for (unsigned j = 1; j < n; j++)
 					upager__page_unlock(&r->pages[idx + j]);
@@ -245,14 +245,13 @@ static void readahead_next(struct upager_region *r, uint64_t next)
 	upager__page_unlock(pg);
 }
 
-/* A store made locked page @pg dirty (it was clean). */
+/* A store made locked page @pg dirty. */
 static void mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f)
 {
 	if (!(f & PG_DIRTY)) {
 		page_set(pg, PG_DIRTY);
 		atomic_fetch_add(&p->stats.nr_dirty, 1);
 	}
-	STAT_INC(p, pgwritefault);
 }
 
 static int fault_done(struct upager *p, uint64_t t0, int ret)
@@ -318,6 +317,7 @@ int upager__fault(struct upager_region *r, void *addr)
 					return fault_done(p, t0, 1);
 				}
 				mark_dirty(p, pg, f);
+				STAT_INC(p, pgwritefault);
 				readahead_hit(r, idx, f);
 			}
 			upager__page_unlock(pg);
@@ -343,12 +343,17 @@ int upager__fault(struct upager_region *r, void *addr)
 				raise_sigbus(p, addr);
 				return fault_done(p, t0, 1);
 			}
-			if (type == FAULT_WRITE)
+			/* A store to a clean page is its first write; anything
+			 * else only restored access. */
+			if (type == FAULT_WRITE && !(f & PG_DIRTY)) {
 				mark_dirty(p, pg, f);
+				STAT_INC(p, pgwritefault);
+			} else {
+				STAT_INC(p, pgminfault);
+			}
 			marker = f & PG_RA_MARK;
 			readahead_hit(r, idx, f);
 			upager__page_unlock(pg);
-			STAT_INC(p, pgminfault);
 			if (marker)
 				readahead_next(r, idx + 1);
 			return fault_done(p, t0, 1);

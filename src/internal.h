@@ -233,9 +233,9 @@ UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned
 /* X-macro of the event counters: name, help. */
 #define UPAGER_COUNTERS(X)                                                   \
 	X(pgfault, "faults handled")                                         \
-	X(pgmajfault, "faults that read the page")                           \
+	X(pgmajfault, "faults that made the page resident")                   \
 	X(pgminfault, "reference faults")                                    \
-	X(pgwritefault, "first writes to clean pages")                       \
+	X(pgwritefault, "first stores to clean resident pages")              \
 	X(pgpgin, "pages read")                                              \
 	X(pgpgout, "pages written")                                          \
 	X(pgzerofill, "pages zero-filled without I/O")                       \
@@ -340,7 +340,8 @@ static inline char *page_alias(const struct upager_region *r, uint64_t idx)
 }
 
 /* vmscan.c: frames and the Clock hand.  Signal context. */
-UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame);
+UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame,
+                                       bool wait);
 UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
 UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
 UPAGER_HIDDEN void upager__access_forget(int64_t n);

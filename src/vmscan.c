@@ -33,6 +33,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
 
@@ -246,15 +247,28 @@ static bool wb_flush(struct upager *p, struct wb_batch *b, uint64_t owner, uint3
  * @p:     the pager.
  * @owner: frame_owner() of the page that will hold it (locked by caller).
  * @frame: out: the slot.
+ * @wait:  keep sweeping while other threads hold frames busy (a demanded
+ *         page); without it, give up after one turn (read-ahead: a thread
+ *         that already holds frames must not wait for more, or threads
+ *         that each hold some could wait for each other).
  *
- * Return: 0, or -ENOMEM if three turns of the hand found nothing to evict
- * (every frame pinned, locked, or dirty with failing write-back).
+ * Pages that are locked are busy only for the length of someone's I/O, so
+ * with @wait the sweep goes on (yielding the CPU) as long as it meets
+ * locked pages; it gives up only when three turns met nothing but pinned
+ * pages or dirty pages whose write-back fails.
+ *
+ * Return: 0, -EAGAIN (no frame without waiting), or -ENOMEM (nothing can
+ * be evicted).
  */
-int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame)
+int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool wait)
 {
 	struct wb_batch b;
-	size_t scanned = 0, limit = 3 * p->nframes + 2 * UPAGER_WB_BATCH;
+	unsigned batch_max = p->nframes / 8 ? (unsigned)(p->nframes / 8) : 1;
+	size_t scanned = 0, limit = wait ? 3 * p->nframes + 2 * UPAGER_WB_BATCH : p->nframes;
+	bool busy = false;
 
+	if (batch_max > UPAGER_WB_BATCH)
+		batch_max = UPAGER_WB_BATCH;
 	b.n = 0;
 	for (;;) {
 		uint32_t fi = hand_advance(p);
@@ -266,7 +280,15 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame)
 		if (++scanned > limit) {
 			if (wb_flush(p, &b, owner, frame))
 				return 0;
-			return -ENOMEM;
+			if (!wait)
+				return -EAGAIN;
+			if (!busy)
+				return -ENOMEM;
+			/* Frames are busy with other threads' I/O: let it finish. */
+			sched_yield();
+			scanned = 0;
+			busy = false;
+			continue;
 		}
 		if (o == 0) {
 			if (atomic_compare_exchange_strong(&fr->owner, &o, owner)) {
@@ -275,20 +297,27 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame)
 				*frame = fi;
 				return 0;
 			}
+			busy = true;
 			continue;
 		}
 		if (!(pg = frame_page(p, o, &r, &idx)))
 			continue;
 		STAT_INC(p, pgscan);
-		switch (upager__clock_action(page_flags(pg))) {
+		uint32_t f = page_flags(pg);
+		if (f & PG_LOCKED)
+			busy = true;
+		switch (upager__clock_action(f)) {
 		case CLOCK_SKIP:
 			break;
 		case CLOCK_DEACTIVATE:
-			deactivate_slot(p, fi, o, r, idx, pg);
+			if (!deactivate_slot(p, fi, o, r, idx, pg))
+				busy = true;
 			break;
 		case CLOCK_WRITEBACK:
-			if (!lock_frame_page(pg, fi, o, fr))
+			if (!lock_frame_page(pg, fi, o, fr)) {
+				busy = true;
 				break;
+			}
 			if (locked_action(pg) != CLOCK_WRITEBACK) {
 				upager__page_unlock(pg);
 				break;
@@ -297,12 +326,14 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame)
 			b.idxs[b.n] = idx;
 			b.frames[b.n] = fi;
 			b.n++;
-			if (b.n == UPAGER_WB_BATCH && wb_flush(p, &b, owner, frame))
+			if (b.n >= batch_max && wb_flush(p, &b, owner, frame))
 				return 0;
 			break;
 		case CLOCK_EVICT:
-			if (!lock_frame_page(pg, fi, o, fr))
+			if (!lock_frame_page(pg, fi, o, fr)) {
+				busy = true;
 				break;
+			}
 			if (locked_action(pg) != CLOCK_EVICT) {
 				upager__page_unlock(pg);
 				break;
