@@ -343,6 +343,33 @@ void t_cleanup(void)
 	g_tmpdir[0] = 0;
 }
 
+/* On a fatal signal (a crash, the alarm() watchdog): remove the files with
+ * async-signal-safe calls only, then die of the same signal. */
+static void cleanup_on_signal(int sig)
+{
+	if (g_tmpdir[0] && getpid() == g_owner) {
+		for (int i = 0; i < g_nfiles; i++)
+			unlink(g_files[i]);
+		for (int i = g_ndirs - 1; i >= 0; i--)
+			rmdir(g_dirs[i]);
+		rmdir(g_tmpdir);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig); /* delivered when the handler returns */
+}
+
+static void install_crash_cleanup(void)
+{
+	static const int sigs[] = { SIGALRM, SIGBUS, SIGABRT, SIGTERM, SIGINT, SIGHUP, SIGFPE };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cleanup_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 /* ------------------------------------------------------------------ misc */
 
 long t_status_kb(const char *key)
@@ -512,7 +539,7 @@ pid_t t_fork(int (*fn)(void *), void *arg)
 	if (pid == 0) {
 		struct rlimit rl = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &rl);
-		alarm(30);
+		alarm(15);
 		_exit(fn(arg) & 0xff);
 	}
 	return pid;
@@ -570,6 +597,7 @@ void t_init(const char *name, unsigned timeout_s)
 	t_env_clear_upager();
 	g_owner = getpid();
 	atexit(t_cleanup);
+	install_crash_cleanup();
 	if (timeout_s)
 		alarm(timeout_s);
 	if (CU_initialize_registry() != CUE_SUCCESS) {

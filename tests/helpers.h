@@ -190,7 +190,11 @@ const char *t_status_str(int status);
 
 /* Program setup: line-buffered output, an alarm() watchdog of @timeout_s
  * seconds (SIGALRM kills a hung test, a FAIL), t_env_clear_upager(), the
- * CUnit registry.  @name is the program name for the summary. */
+ * CUnit registry, and handlers of fatal signals (SIGALRM, SIGBUS, SIGABRT,
+ * SIGTERM, ...) that remove the temporary files and then die of the same
+ * signal.  Children inherit those handlers; a child that must die of the
+ * default action of one of them resets it to SIG_DFL.  @name is the
+ * program name for the summary. */
 void t_init(const char *name, unsigned timeout_s);
 
 /* Add a suite and its tests: t_add_suite("x", tests) with tests a

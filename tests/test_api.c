@@ -682,7 +682,13 @@ static void test_range_args(void)
 		T_CHECK(r == -EINVAL, "upager_advise(advice %d, length 0): %d", good_adv[i], r);
 	}
 
-	/* DONTNEED on a range holding a pinned page: -EBUSY, the others freed */
+	/* DONTNEED on a range holding a pinned page: -EBUSY, the others freed.
+	 * A fresh region, so no WILLNEED page-in of the one above can land
+	 * in the middle. */
+	T_RET(upager_unmap(p, m), 0);
+	m = upager_map(p, fd, 0, len, PROT_READ | PROT_WRITE, UPAGER_SHARED);
+	T_REQUIRE(m != NULL, "upager_map: %s", strerror(errno));
+	T_RET(upager_advise(p, m, rlen, UPAGER_ADV_RANDOM), 0);
 	volatile unsigned char *vm = m;
 	unsigned bad = 0;
 	for (size_t i = 0; i < 6; i++)
