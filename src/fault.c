@@ -54,6 +54,21 @@ static void raise_sigbus(struct upager *p, void *addr)
 	si.si_code = BUS_ADRERR;
 	si.si_addr = addr;
 	STAT_INC(p, sigbus);
+	/*
+	 * Like the kernel's forced SIGBUS: a SIGBUS that is ignored, or
+	 * blocked in the interrupted code, cannot be left pending while the
+	 * access is retried (it would fault forever): reset an ignored
+	 * disposition to the default, and unblock it in the mask that
+	 * sigreturn restores.
+	 */
+	struct sigaction sa;
+	if (sigaction(SIGBUS, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGBUS, &sa, NULL);
+	}
+	ucontext_t *uc = upager__fault_context();
+	if (uc)
+		sigdelset(&uc->uc_sigmask, SIGBUS);
 	/* Delivered when the SIGSEGV handler returns, before the access is
 	 * retried; a handler for SIGBUS sees si_addr as for a kernel SIGBUS. */
 	syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), SIGBUS, &si);

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <ucontext.h>
 
 #include <liburing.h>
 
@@ -193,6 +194,8 @@ UPAGER_HIDDEN uint64_t upager__vma_budget(void);
 /* Access type of the fault being handled (from the signal context). */
 enum { FAULT_UNKNOWN = 0, FAULT_READ = 1, FAULT_WRITE = 2 };
 UPAGER_HIDDEN int upager__fault_access(void);
+/* The interrupted context of that fault, or NULL where unknown. */
+UPAGER_HIDDEN ucontext_t *upager__fault_context(void);
 
 /* ---- the region gate (gate.c) -------------------------------------------- */
 /*
@@ -305,6 +308,7 @@ struct upager {
 	struct upager_frame *frames;
 	_Atomic uint64_t hand;     /* the Clock hand; taken mod nframes */
 	_Atomic int64_t nfree;     /* frames with owner 0 */
+	_Atomic uint64_t free_hint;/* where the search for a free frame starts */
 
 	struct upager_ring rings[UPAGER_NRINGS];
 	_Atomic unsigned ring_hint;

@@ -41,6 +41,7 @@ static unsigned region_cap = 8191;
  * architecture's context does not say.
  */
 static __thread int fault_access __attribute__((tls_model("initial-exec")));
+static __thread ucontext_t *fault_context __attribute__((tls_model("initial-exec")));
 static struct sigaction libsigsegv_action;
 
 int upager__fault_access(void)
@@ -48,9 +49,17 @@ int upager__fault_access(void)
 	return fault_access;
 }
 
+ucontext_t *upager__fault_context(void)
+{
+	return fault_context;
+}
+
 static void segv_trampoline(int sig, siginfo_t *si, void *ctx)
 {
 	int saved = fault_access;
+	ucontext_t *saved_ctx = fault_context;
+
+	fault_context = ctx;
 
 #if defined(__x86_64__)
 	/* The page-fault error code: bit 1 is set for a write. */
@@ -77,6 +86,7 @@ static void segv_trampoline(int sig, siginfo_t *si, void *ctx)
 #endif
 	libsigsegv_action.sa_sigaction(sig, si, ctx);
 	fault_access = saved;
+	fault_context = saved_ctx;
 }
 
 static int area_handler(void *addr, void *arg)

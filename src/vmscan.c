@@ -269,6 +269,32 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 
 	if (batch_max > UPAGER_WB_BATCH)
 		batch_max = UPAGER_WB_BATCH;
+	/*
+	 * Free frames first: the hand must not clear references (or evict)
+	 * while frames are free.  A separate cursor finds them, so the hand
+	 * is left where it was.
+	 */
+	while (atomic_load_explicit(&p->nfree, memory_order_relaxed) > 0) {
+		uint64_t start = atomic_load_explicit(&p->free_hint, memory_order_relaxed);
+		bool raced = false;
+
+		for (size_t k = 0; k < p->nframes; k++) {
+			uint32_t fi = (uint32_t)((start + k) % p->nframes);
+			uint64_t o = atomic_load_explicit(&p->frames[fi].owner, memory_order_relaxed);
+
+			if (o != 0)
+				continue;
+			if (atomic_compare_exchange_strong(&p->frames[fi].owner, &o, owner)) {
+				atomic_fetch_sub(&p->nfree, 1);
+				atomic_store_explicit(&p->free_hint, fi + 1, memory_order_relaxed);
+				*frame = fi;
+				return 0;
+			}
+			raced = true;
+		}
+		if (!raced)
+			break; /* nfree was stale: the frames were taken meanwhile */
+	}
 	b.n = 0;
 	for (;;) {
 		uint32_t fi = hand_advance(p);
