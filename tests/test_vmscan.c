@@ -140,6 +140,42 @@ static void test_pinned_skipped(void)
 	T_RET(upager_destroy(p), 0);
 }
 
+/* WILLNEED pages a range in on the pager's thread and returns at once;
+ * the touches that follow are minor faults with the file's bytes. */
+static void test_willneed(void)
+{
+	const uint64_t seed = 21, npages = 48;
+	struct upager_config cfg = t_config(PAGE, 64 * PAGE);
+	int fd = t_make_file(npages * PAGE, seed, NULL, 0);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st;
+	uint8_t *m = upager_map(p, fd, 0, npages * PAGE, PROT_READ, UPAGER_SHARED);
+	double t0;
+
+	T_REQUIRE(m != NULL, "map");
+	T_RET(upager_advise(p, m, npages * PAGE, UPAGER_ADV_RANDOM), 0);
+	T_RET(upager_advise(p, m + 8 * PAGE, 32 * PAGE, UPAGER_ADV_WILLNEED), 0);
+	t0 = t_now();
+	do {
+		usleep(1000);
+		t_stats(p, &st);
+	} while (st.pgpgin < 32 && t_now() - t0 < 10);
+	T_EQ(st.pgpgin, 32);
+	T_EQ(st.pgfault, 0);
+	for (uint64_t i = 8; i < 40; i++)
+		T_CHECK(resident(p, m, i) && !(flags_of(p, m, i) & PG_ACCESS),
+		        "page %llu resident, not yet referenced", (unsigned long long)i);
+	T_CHECK(!resident(p, m, 7) && !resident(p, m, 40), "pages outside the range untouched");
+	T_VERIFIED(t_verify_buf(m + 8 * PAGE, 32 * PAGE, seed, 8 * PAGE, "WILLNEED range"));
+	t_stats(p, &st);
+	T_EQ(st.pgmajfault, 0);
+	T_EQ(st.pgminfault, 32);
+	T_EQ(st.readahead_used, 32);
+	T_RET(upager_unmap(p, m), 0);
+	T_RET(upager_destroy(p), 0);
+	close(fd);
+}
+
 static long count_maps(void)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
@@ -210,6 +246,7 @@ int main(void)
 		{ "second chance for referenced pages", test_second_chance },
 		{ "dirty pages written back on eviction", test_dirty_writeback },
 		{ "pinned pages never evicted", test_pinned_skipped },
+		{ "WILLNEED pages in asynchronously", test_willneed },
 		{ "accessible pages and VMAs stay bounded", test_vma_bound },
 		{ NULL, NULL },
 	};
