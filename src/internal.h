@@ -210,6 +210,22 @@ UPAGER_HIDDEN void upager__gate_read_exit(void);
 UPAGER_HIDDEN void upager__gate_write_enter(void);
 UPAGER_HIDDEN void upager__gate_write_exit(void);
 
+/* ---- test injection (inject.c) ------------------------------------------- */
+
+#include "testhooks.h"
+#ifdef UPAGER_TEST_HOOKS
+UPAGER_HIDDEN long upager__inject(unsigned op, long res);
+#else
+static inline long upager__inject(unsigned op, long res)
+{
+	(void)op;
+	return res;
+}
+#endif
+
+/* Tries of a request that failed with EINTR or EAGAIN before it fails. */
+#define UPAGER_IO_RETRIES 16u
+
 /* ---- I/O (io.c) ---------------------------------------------------------- */
 
 struct io_req {
@@ -298,6 +314,7 @@ struct upager {
 	unsigned io_depth;
 	unsigned readahead;        /* most pages per read-ahead run */
 	unsigned flags;
+	pid_t owner_pid;           /* the process that made it (see pager_ok) */
 
 	int memfd;                 /* all frames of all regions */
 	uint64_t memfd_next;       /* memfd offsets never used yet start here */
@@ -330,6 +347,17 @@ struct upager {
 
 	struct upager_counters stats;
 };
+
+/*
+ * The process that made a pager owns it.  After fork(), managed memory and
+ * upager's own mappings are absent from the child (MADV_DONTFORK), and calls
+ * on the parent's pagers fail with -EINVAL (region.c keeps the pid).
+ */
+UPAGER_HIDDEN extern _Atomic pid_t upager__pid;
+static inline bool pager_ok(const struct upager *p)
+{
+	return p && p->owner_pid == atomic_load_explicit(&upager__pid, memory_order_relaxed);
+}
 
 /* ---- paging (vmscan.c, fault.c, readahead.c, writeback.c) ----------------- */
 

@@ -9,66 +9,25 @@
  * created and torn down in API context (upager__io_init/exit).
  *
  * Every request is carried out in full: short transfers continue where they
- * stopped, EINTR and EAGAIN are retried, and a read that meets end of file
- * zero-fills the rest of its buffer, so a frame never shows stale bytes.
+ * stopped, EINTR and EAGAIN (and, in test builds, a completion reported
+ * lost) are retried up to UPAGER_IO_RETRIES times, and a read that meets
+ * end of file zero-fills the rest of its buffer, so a frame never shows
+ * stale bytes.
  *
- * The test hook (upager__inject_io) rewrites completion results here, below
- * every caller, the way a failing device would.
+ * In test builds the hook of inject.c rewrites completion results here,
+ * below every caller, the way a failing device would.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"
-#include "testhooks.h"
 
 #include <string.h>
 #include <unistd.h>
 
-/* ---- fault injection ------------------------------------------------------ */
-
-static _Atomic unsigned inject_ops;
-static _Atomic long inject_countdown;
-static _Atomic int inject_result;
-static _Atomic int inject_persistent;
-static _Atomic long inject_hits;
-
-void upager__inject_io(unsigned ops, long nth, int result, int persistent)
+/* Rewrite the result of one completion if a test injection says so. */
+static long inject(bool write, long res)
 {
-	atomic_store(&inject_ops, 0);
-	atomic_store(&inject_countdown, nth);
-	atomic_store(&inject_result, result);
-	atomic_store(&inject_persistent, persistent);
-	atomic_store(&inject_hits, 0);
-	atomic_store(&inject_ops, ops);
-}
-
-void upager__inject_clear(void)
-{
-	atomic_store(&inject_ops, 0);
-}
-
-long upager__inject_count(void)
-{
-	return atomic_load(&inject_hits);
-}
-
-/* Rewrite @res of one completion of @len bytes if an injection says so. */
-static long inject(bool write, long res, size_t len)
-{
-	unsigned ops = atomic_load_explicit(&inject_ops, memory_order_relaxed);
-	long left;
-
-	if (likely(!(ops & (write ? UPAGER_IO_WRITE : UPAGER_IO_READ))))
-		return res;
-	left = atomic_fetch_sub(&inject_countdown, 1) - 1;
-	if (left > 0)
-		return res;
-	if (left < 0 && !atomic_load(&inject_persistent))
-		return res;
-	atomic_fetch_add(&inject_hits, 1);
-	if (atomic_load(&inject_result) == UPAGER_INJECT_SHORT)
-		return res > 1 ? res / 2 : res;
-	(void)len;
-	return atomic_load(&inject_result);
+	return upager__inject(write ? UPAGER_IO_WRITE : UPAGER_IO_READ, res);
 }
 
 /* ---- rings ---------------------------------------------------------------- */
@@ -87,6 +46,7 @@ int upager__io_init(struct upager *p)
 			break;
 		}
 		p->rings[i].ready = true;
+		io_uring_ring_dontfork(&p->rings[i].ring);
 		atomic_store(&p->rings[i].busy, 0);
 	}
 	return 0;
@@ -130,6 +90,8 @@ static void ring_put(struct upager_ring *r)
  */
 static int io_finish_sync(struct io_req *req, size_t done)
 {
+	unsigned retries = 0;
+
 	while (done < req->len) {
 		char *buf = (char *)req->buf + done;
 		size_t len = req->len - done;
@@ -137,9 +99,14 @@ static int io_finish_sync(struct io_req *req, size_t done)
 		                    : pread(req->fd, buf, len, req->off + (off_t)done);
 		if (n < 0)
 			n = -errno;
-		n = inject(req->write, n, len);
-		if (n == -EINTR || n == -EAGAIN)
+		n = inject(req->write, n);
+		if (n == -EINTR || n == -EAGAIN || n == -ETIME) {
+			/* Transient (or a completion that never came): again,
+			 * but not for ever. */
+			if (++retries > UPAGER_IO_RETRIES)
+				return n == -ETIME ? -EIO : (int)n;
 			continue;
+		}
 		if (n < 0)
 			return (int)n;
 		if (n == 0) {
@@ -156,9 +123,9 @@ static int io_finish_sync(struct io_req *req, size_t done)
 /* What one completion @res means for @req: 0 done, >0 bytes still owed. */
 static int io_complete(struct io_req *req, long res)
 {
-	res = inject(req->write, res, req->len);
-	if (res == -EINTR || res == -EAGAIN)
-		return io_finish_sync(req, 0);
+	res = inject(req->write, res);
+	if (res == -EINTR || res == -EAGAIN || res == -ETIME)
+		return io_finish_sync(req, 0); /* whole pages: redoing is safe */
 	if (res < 0)
 		return (int)res;
 	if ((size_t)res < req->len) {

@@ -77,6 +77,7 @@ int upager_create(upager_t **out, const struct upager_config *config)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->owner_pid = atomic_load(&upager__pid);
 	p->page_size = c.page_size;
 	p->page_shift = (unsigned)__builtin_ctzll(c.page_size);
 	p->nframes = c.memory_limit / c.page_size;
@@ -99,6 +100,7 @@ int upager_create(upager_t **out, const struct upager_config *config)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	madvise(p->frames, p->nframes * sizeof(*p->frames), MADV_DONTFORK);
 	atomic_store(&p->nfree, (int64_t)p->nframes);
 
 	p->memfd = memfd_create("upager", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -272,8 +274,10 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	r->has_range = true;
 
 	/* App view: aligned to the page size, PROT_NONE, on the memfd. */
-	res = mmap(NULL, r->map_len + align, PROT_NONE,
-	           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	res = upager__inject(UPAGER_OP_MMAP, 0) != 0
+	              ? MAP_FAILED
+	              : mmap(NULL, r->map_len + align, PROT_NONE,
+	                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (res == MAP_FAILED) {
 		rc = -ENOMEM;
 		goto undo;
@@ -307,6 +311,10 @@ static int region_setup(struct upager *p, struct upager_region *r)
 		rc = -ENOMEM;
 		goto undo;
 	}
+	/* A forked child gets none of it (see pager_ok). */
+	madvise(r->base, r->map_len, MADV_DONTFORK);
+	madvise(r->alias, r->map_len, MADV_DONTFORK);
+	madvise(r->pages, r->pages_bytes, MADV_DONTFORK);
 	atomic_store(&r->advice, UPAGER_ADV_NORMAL);
 	rc = upager__region_create(p, r);
 	if (rc < 0) {
@@ -348,7 +356,7 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 	struct stat st;
 	int acc, rc;
 
-	if (!p || length == 0 || length > UPAGER_MAX_REGION_BYTES || offset < 0 ||
+	if (!pager_ok(p) || length == 0 || length > UPAGER_MAX_REGION_BYTES || offset < 0 ||
 	    (flags != UPAGER_SHARED && flags != UPAGER_PRIVATE) ||
 	    (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE))) {
 		errno = EINVAL;
@@ -421,7 +429,7 @@ void *upager_alloc(upager_t *p, size_t length)
 {
 	struct upager_region *r;
 
-	if (!p || length == 0 || length > UPAGER_MAX_REGION_BYTES) {
+	if (!pager_ok(p) || length == 0 || length > UPAGER_MAX_REGION_BYTES) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -497,7 +505,7 @@ int upager_unmap(upager_t *p, void *addr)
 	sigset_t old;
 	int rc;
 
-	if (!p || !addr)
+	if (!pager_ok(p) || !addr)
 		return -EINVAL;
 	api_enter(p, &old);
 	r = upager__region_find(p, addr);
@@ -517,6 +525,8 @@ int upager_destroy(upager_t *p)
 
 	if (!p)
 		return 0;
+	if (!pager_ok(p))
+		return -EINVAL;
 	show = getenv("UPAGER_STATS");
 	if (show && strcmp(show, "1") == 0)
 		upager_print_stats(p, 2);
@@ -583,7 +593,7 @@ int upager_sync(upager_t *p, void *addr, size_t length)
 	sigset_t old;
 	int rc = 0;
 
-	if (!p || !addr)
+	if (!pager_ok(p) || !addr)
 		return -EINVAL;
 	api_enter(p, &old);
 	r = range_of(p, addr, length, true, &first, &last);
@@ -609,7 +619,7 @@ int upager_advise(upager_t *p, void *addr, size_t length, int advice)
 	sigset_t old;
 	int rc = 0;
 
-	if (!p || !addr || length == 0 || advice < UPAGER_ADV_NORMAL ||
+	if (!pager_ok(p) || !addr || length == 0 || advice < UPAGER_ADV_NORMAL ||
 	    advice > UPAGER_ADV_DONTNEED)
 		return -EINVAL;
 	api_enter(p, &old);
@@ -663,7 +673,7 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 	sigset_t old;
 	int rc = 0;
 
-	if (!p || !addr || length == 0)
+	if (!pager_ok(p) || !addr || length == 0)
 		return -EINVAL;
 	api_enter(p, &old);
 	r = range_of(p, addr, length, false, &first, &last);
@@ -725,7 +735,7 @@ int upager_unpin(upager_t *p, void *addr, size_t length)
 	sigset_t old;
 	int rc = 0;
 
-	if (!p || !addr || length == 0)
+	if (!pager_ok(p) || !addr || length == 0)
 		return -EINVAL;
 	api_enter(p, &old);
 	r = range_of(p, addr, length, false, &first, &last);
@@ -744,7 +754,7 @@ int upager_unpin(upager_t *p, void *addr, size_t length)
 
 size_t upager_page_size(upager_t *p)
 {
-	return p ? p->page_size : 0;
+	return pager_ok(p) ? p->page_size : 0;
 }
 
 const char *upager_strerror(int err)

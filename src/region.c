@@ -31,6 +31,8 @@ static uint8_t id_used[UPAGER_MAX_REGIONS];
 static unsigned id_count, id_hint;
 static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
 
+_Atomic pid_t upager__pid;
+
 static uint64_t vma_budget = 16382; /* accessible pages, process-wide */
 static unsigned region_cap = 8191;
 
@@ -91,7 +93,13 @@ static void segv_trampoline(int sig, siginfo_t *si, void *ctx)
 
 static int area_handler(void *addr, void *arg)
 {
-	return upager__fault(arg, addr);
+	struct upager_region *r = arg;
+
+	/* In a forked child the region's mappings are gone (MADV_DONTFORK):
+	 * a touch there is a real fault. */
+	if (!pager_ok(r->pager))
+		return 0;
+	return upager__fault(r, addr);
 }
 
 static int segv_handler(void *addr, int serious)
@@ -119,10 +127,17 @@ static long read_max_map_count(void)
 	return v;
 }
 
+static void atfork_child(void)
+{
+	atomic_store(&upager__pid, getpid());
+}
+
 static void init_once_fn(void)
 {
 	long maps = read_max_map_count();
 
+	atomic_store(&upager__pid, getpid());
+	pthread_atfork(NULL, NULL, atfork_child);
 	/*
 	 * Each region costs 3 VMAs at rest (app view, alias, descriptors),
 	 * and its accessible pages at most 2 each.  Budgets of max/4

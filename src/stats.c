@@ -51,7 +51,7 @@ static uint64_t nonneg(int64_t v)
 
 int upager_stats(upager_t *p, struct upager_stats *s)
 {
-	if (!p || !s)
+	if (!pager_ok(p) || !s)
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 #define X(name, help) s->name = atomic_load_explicit(&p->stats.name, memory_order_relaxed);

@@ -1,7 +1,7 @@
 /*
- * testhooks.h - hooks for upager's own tests.  Not installed, not exported
- * from libupager.so: the tests link the objects statically
- * (libupager_core.la) to reach them.
+ * testhooks.h - hooks for upager's own tests.  Not installed, and not in
+ * libupager.so: they exist only in test builds (UPAGER_TEST_HOOKS, the
+ * objects of libupager_test.la), which the tests link statically.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -11,11 +11,14 @@
 #include <stdint.h>
 
 /* Operations an injection applies to (a mask). */
-#define UPAGER_IO_READ 0x1u
-#define UPAGER_IO_WRITE 0x2u
+#define UPAGER_IO_READ 0x1u     /* read completions (result: bytes or -errno) */
+#define UPAGER_IO_WRITE 0x2u    /* write completions */
+#define UPAGER_OP_MPROTECT 0x4u /* protection changes (result: 0 or -ENOMEM) */
+#define UPAGER_OP_MMAP 0x8u     /* a region's mappings at map time (0 or -ENOMEM) */
 
 /* Special results for upager__inject_io(). */
 #define UPAGER_INJECT_SHORT 1 /* the completion reports half the bytes */
+#define UPAGER_INJECT_LOST 2  /* the completion never arrives (it is redone) */
 
 /*
  * upager__inject_io() - rewrite the result of the @nth (1-based) read or
@@ -29,8 +32,11 @@ void upager__inject_io(unsigned ops, long nth, int result, int persistent);
 /* upager__inject_clear() - stop injecting. */
 void upager__inject_clear(void);
 
-/* upager__inject_count() - how many completions were rewritten so far. */
+/* upager__inject_count() - how many results were rewritten since armed. */
 long upager__inject_count(void);
+
+/* upager__inject_seen() - how many matching operations ran since armed. */
+long upager__inject_seen(void);
 
 /* upager__vma_budget() - most pages made accessible at once, process-wide. */
 uint64_t upager__vma_budget(void);

@@ -75,7 +75,8 @@ int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32
 		    budget)
 			upager__deactivate_some(p, (unsigned)gained + 16);
 	}
-	while (mprotect(page_addr(r, idx), n << p->page_shift, prot_of(access)) != 0) {
+	while (upager__inject(UPAGER_OP_MPROTECT, 0) != 0 ? (errno = ENOMEM, 1)
+	       : mprotect(page_addr(r, idx), n << p->page_shift, prot_of(access)) != 0) {
 		if (errno != ENOMEM || ++tries > 4)
 			return -errno;
 		/* The VMA limit: merge runs by clearing references, retry. */

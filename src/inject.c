@@ -1,0 +1,71 @@
+/*
+ * inject.c - error injection for upager's own tests (test builds only:
+ * compiled with UPAGER_TEST_HOOKS into libupager_test.la; the library that
+ * is installed has none of it).
+ *
+ * SIGNAL CONTEXT: upager__inject() runs inside the SIGSEGV handler (below
+ * the I/O layer and around mprotect); atomics only.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+
+#ifdef UPAGER_TEST_HOOKS
+
+static _Atomic unsigned inject_ops;
+static _Atomic long inject_countdown;
+static _Atomic int inject_result;
+static _Atomic int inject_persistent;
+static _Atomic long inject_hits;
+static _Atomic long inject_seen;
+
+void upager__inject_io(unsigned ops, long nth, int result, int persistent)
+{
+	atomic_store(&inject_ops, 0);
+	atomic_store(&inject_countdown, nth);
+	atomic_store(&inject_result, result);
+	atomic_store(&inject_persistent, persistent);
+	atomic_store(&inject_hits, 0);
+	atomic_store(&inject_seen, 0);
+	atomic_store(&inject_ops, ops);
+}
+
+void upager__inject_clear(void)
+{
+	atomic_store(&inject_ops, 0);
+}
+
+long upager__inject_count(void)
+{
+	return atomic_load(&inject_hits);
+}
+
+long upager__inject_seen(void)
+{
+	return atomic_load(&inject_seen);
+}
+
+long upager__inject(unsigned op, long res)
+{
+	unsigned ops = atomic_load_explicit(&inject_ops, memory_order_relaxed);
+	long left;
+	int result;
+
+	if (!(ops & op))
+		return res;
+	atomic_fetch_add(&inject_seen, 1);
+	left = atomic_fetch_sub(&inject_countdown, 1) - 1;
+	if (left > 0)
+		return res;
+	if (left < 0 && !atomic_load(&inject_persistent))
+		return res;
+	atomic_fetch_add(&inject_hits, 1);
+	result = atomic_load(&inject_result);
+	if (result == UPAGER_INJECT_SHORT)
+		return res > 1 ? res / 2 : res;
+	if (result == UPAGER_INJECT_LOST)
+		return -ETIME;
+	return result;
+}
+
+#endif /* UPAGER_TEST_HOOKS */
