@@ -45,6 +45,13 @@ static unsigned region_cap = 8191;
 static __thread int fault_access __attribute__((tls_model("initial-exec")));
 static __thread ucontext_t *fault_context __attribute__((tls_model("initial-exec")));
 static struct sigaction libsigsegv_action;
+/* Faults being served on this thread (for the signal-safety audit). */
+static __thread unsigned fault_depth __attribute__((tls_model("initial-exec")));
+
+int upager__in_fault(void)
+{
+	return fault_depth > 0;
+}
 
 int upager__fault_access(void)
 {
@@ -99,7 +106,10 @@ static int area_handler(void *addr, void *arg)
 	 * a touch there is a real fault. */
 	if (!pager_ok(r->pager))
 		return 0;
-	return upager__fault(r, addr);
+	fault_depth++;
+	int handled = upager__fault(r, addr);
+	fault_depth--;
+	return handled;
 }
 
 static int segv_handler(void *addr, int serious)

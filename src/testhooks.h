@@ -41,4 +41,9 @@ long upager__inject_seen(void);
 /* upager__vma_budget() - most pages made accessible at once, process-wide. */
 uint64_t upager__vma_budget(void);
 
+/* upager__in_fault() - non-zero while this thread is inside upager's fault
+ * handler (the signal-safety audit: nothing there may call malloc, free or
+ * take a pthread mutex).  Exists in every build. */
+int upager__in_fault(void);
+
 #endif
