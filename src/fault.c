@@ -174,16 +174,21 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 				req.len = run;
 			}
 		}
-		rc = upager__io_run(p, &req, 1);
+		rc = upager__io_read_frames(p, req.fd, req.off, req.len,
+		                            (off_t)(r->memfd_offset + (idx << p->page_shift)));
+		if (rc == -EAGAIN) {
+			/* Every bounce buffer is in use: read into the alias
+			 * view, then drop its page-table entries, so that each
+			 * frame stays mapped (and counted in RSS) once. */
+			rc = upager__io_run(p, &req, 1);
+			madvise(page_alias(r, idx), (size_t)n << p->page_shift, MADV_DONTNEED);
+		}
 		if (rc < 0) {
 			STAT_INC(p, io_errors);
 			drop_run(r, idx, n, false);
 			return rc;
 		}
 		STAT_ADD(p, pgpgin, n);
-		/* Drop the alias view's page-table entries: the frames stay in
-		 * the memfd, but each is then mapped (and counted in RSS) once. */
-		madvise(page_alias(r, idx), (size_t)n << p->page_shift, MADV_DONTNEED);
 	}
 	for (k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];

@@ -64,7 +64,9 @@
 /* Region table slots; the table is sized at first use, this is its cap. */
 #define UPAGER_MAX_REGIONS 65536u
 /* Rings per pager that fault handlers and API calls share (try-lock). */
-#define UPAGER_NRINGS 8u
+#define UPAGER_NRINGS 4u
+/* Bytes of each ring's bounce buffer for page-in (at least one page). */
+#define UPAGER_BOUNCE_BYTES ((size_t)1 << 20)
 /* Most pages one eviction pass writes back in one submission. */
 #define UPAGER_WB_BATCH 16u
 /* Most requests a read-ahead run or write-back batch hands to io_run. */
@@ -241,11 +243,14 @@ struct upager_ring {
 	struct io_uring ring;
 	_Atomic int busy; /* try-lock; never waited for */
 	bool ready;
+	void *bounce;     /* bounce_len bytes for page-in (io.c) */
 };
 
 UPAGER_HIDDEN int upager__io_init(struct upager *p);
 UPAGER_HIDDEN void upager__io_exit(struct upager *p);
 UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n);
+UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, off_t off, size_t len,
+                                         off_t moff);
 
 /* ---- statistics (stats.c) ------------------------------------------------ */
 
@@ -311,6 +316,7 @@ struct upager {
 	unsigned page_shift;
 	size_t nframes;            /* memory_limit / page_size */
 	size_t pin_reserve;        /* frames that may never be pinned */
+	size_t bounce_len;         /* bytes of each ring's bounce buffer */
 	unsigned io_depth;
 	unsigned readahead;        /* most pages per read-ahead run */
 	unsigned flags;
@@ -378,6 +384,7 @@ UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
 UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
 UPAGER_HIDDEN void upager__access_forget(int64_t n);
 UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
+UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n);
 UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n,
                                      uint32_t access);
 

@@ -22,6 +22,7 @@
 #include "internal.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Rewrite the result of one completion if a test injection says so. */
@@ -45,6 +46,16 @@ int upager__io_init(struct upager *p)
 				return rc;
 			break;
 		}
+		p->rings[i].bounce = mmap(NULL, p->bounce_len, PROT_READ | PROT_WRITE,
+		                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p->rings[i].bounce == MAP_FAILED) {
+			p->rings[i].bounce = NULL;
+			io_uring_queue_exit(&p->rings[i].ring);
+			if (i == 0)
+				return -ENOMEM;
+			break;
+		}
+		madvise(p->rings[i].bounce, p->bounce_len, MADV_DONTFORK);
 		p->rings[i].ready = true;
 		io_uring_ring_dontfork(&p->rings[i].ring);
 		atomic_store(&p->rings[i].busy, 0);
@@ -57,6 +68,9 @@ void upager__io_exit(struct upager *p)
 	for (unsigned i = 0; i < UPAGER_NRINGS; i++) {
 		if (p->rings[i].ready)
 			io_uring_queue_exit(&p->rings[i].ring);
+		if (p->rings[i].bounce)
+			munmap(p->rings[i].bounce, p->bounce_len);
+		p->rings[i].bounce = NULL;
 		p->rings[i].ready = false;
 	}
 }
@@ -149,20 +163,10 @@ static int io_complete(struct io_req *req, long res)
  *
  * Return: 0 if all succeeded, else the first error.
  */
-int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
+/* Carry out @n requests on @ring (held by the caller). */
+static void io_run_on(struct upager *p, struct upager_ring *ring, struct io_req *reqs, unsigned n)
 {
-	struct upager_ring *ring = ring_get(p);
-	int first_err = 0;
 	unsigned i;
-
-	if (!ring) {
-		for (i = 0; i < n; i++) {
-			reqs[i].res = io_finish_sync(&reqs[i], 0);
-			if (reqs[i].res && !first_err)
-				first_err = reqs[i].res;
-		}
-		return first_err;
-	}
 
 	for (unsigned base = 0; base < n;) {
 		unsigned batch = n - base, queued = 0, done = 0;
@@ -232,9 +236,76 @@ int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
 			reqs[base + i].res = io_finish_sync(&reqs[base + i], 0);
 		base += batch;
 	}
+}
+
+static int first_error(const struct io_req *reqs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (reqs[i].res)
+			return reqs[i].res;
+	return 0;
+}
+
+int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
+{
+	struct upager_ring *ring = ring_get(p);
+
+	if (!ring) {
+		for (unsigned i = 0; i < n; i++)
+			reqs[i].res = io_finish_sync(&reqs[i], 0);
+		return first_error(reqs, n);
+	}
+	io_run_on(p, ring, reqs, n);
 	ring_put(ring);
-	for (i = 0; i < n; i++)
-		if (reqs[i].res && !first_err)
-			first_err = reqs[i].res;
-	return first_err;
+	return first_error(reqs, n);
+}
+
+/**
+ * upager__io_read_frames() - read @len bytes at @off of @fd into the frames
+ * at memfd offset @moff, through the ring's bounce buffer.
+ * @p:    the pager.
+ * @fd:   the source.
+ * @off:  bytes into @fd.
+ * @len:  bytes; the rest of the last page is left to the memfd hole (zero).
+ * @moff: bytes into the pager's memfd.
+ *
+ * Reading into a reused buffer and then writing it into the memfd costs a
+ * second copy, but spares the alias view one page fault per system page and
+ * the unmapping of those entries afterwards, which cost more here.  The
+ * file read goes through io_uring (and the test injection); the memfd write
+ * is a memory copy.
+ *
+ * Async-signal-safe.
+ *
+ * Return: 0, a negative errno from the read, or -EAGAIN when no ring (and
+ * so no bounce buffer) is free: the caller then reads into the alias view.
+ */
+int upager__io_read_frames(struct upager *p, int fd, off_t off, size_t len, off_t moff)
+{
+	struct upager_ring *ring = ring_get(p);
+	int rc = 0;
+
+	if (!ring)
+		return -EAGAIN;
+	for (size_t done = 0; done < len && !rc;) {
+		size_t chunk = len - done < p->bounce_len ? len - done : p->bounce_len;
+		struct io_req q = { .fd = fd, .write = false, .buf = ring->bounce, .len = chunk,
+			            .off = off + (off_t)done };
+
+		io_run_on(p, ring, &q, 1);
+		rc = q.res;
+		for (size_t w = 0; !rc && w < chunk;) {
+			ssize_t n = pwrite(p->memfd, (char *)ring->bounce + w, chunk - w,
+			                   moff + (off_t)(done + w));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				rc = n < 0 ? -errno : -EIO;
+			else
+				w += (size_t)n;
+		}
+		done += chunk;
+	}
+	ring_put(ring);
+	return rc;
 }

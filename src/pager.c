@@ -82,6 +82,7 @@ int upager_create(upager_t **out, const struct upager_config *config)
 	p->page_shift = (unsigned)__builtin_ctzll(c.page_size);
 	p->nframes = c.memory_limit / c.page_size;
 	p->pin_reserve = p->nframes / 8 > 2 ? p->nframes / 8 : 2;
+	p->bounce_len = c.page_size > UPAGER_BOUNCE_BYTES ? c.page_size : UPAGER_BOUNCE_BYTES;
 	p->io_depth = c.io_depth;
 	p->readahead = c.readahead;
 	p->flags = c.flags;

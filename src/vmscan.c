@@ -96,21 +96,27 @@ int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32
 }
 
 /**
- * upager__evict_locked() - free the frame memory of a locked, resident,
- * clean, unreferenced page.  The caller frees or reuses the frame slot.
+ * upager__evict_run_locked() - free the frame memory of @n locked, resident,
+ * clean, unreferenced pages [@idx, @idx + @n) of @r, with one punch of the
+ * memfd.  The caller frees or reuses their frame slots.
  */
-void upager__evict_locked(struct upager_region *r, uint64_t idx)
+void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n)
 {
 	struct upager *p = r->pager;
-	struct upager_page *pg = &r->pages[idx];
 	off_t off = (off_t)(r->memfd_offset + (idx << p->page_shift));
+	off_t len = (off_t)n << p->page_shift;
 
-	if (fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
-	              (off_t)p->page_size) != 0)
-		madvise(page_alias(r, idx), p->page_size, MADV_REMOVE);
-	page_clear(pg, PG_RESIDENT | PG_READAHEAD | PG_RA_MARK);
-	upager__stat_resident(p, -1);
-	STAT_INC(p, pgsteal);
+	if (fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) != 0)
+		madvise(page_alias(r, idx), (size_t)len, MADV_REMOVE);
+	for (unsigned k = 0; k < n; k++)
+		page_clear(&r->pages[idx + k], PG_RESIDENT | PG_READAHEAD | PG_RA_MARK);
+	upager__stat_resident(p, -(int64_t)n);
+	STAT_ADD(p, pgsteal, n);
+}
+
+void upager__evict_locked(struct upager_region *r, uint64_t idx)
+{
+	upager__evict_run_locked(r, idx, 1);
 }
 
 void upager__frame_free(struct upager *p, uint32_t frame)
@@ -159,20 +165,71 @@ static uint32_t hand_advance(struct upager *p)
 	                  p->nframes);
 }
 
-/* Clear the reference of the page in slot @fi (owner @o): lock it, check
- * it is still there and referenced, revoke its access.  True if done. */
+/*
+ * Pages the hand handles together with the one it found: the pages that
+ * follow it in the region, sit in the frames the hand reaches next, and want
+ * the same action.  A sequential stream leaves such runs; handling them in
+ * one mprotect or one punch, and moving the hand past them, is exactly what
+ * the hand would have done slot by slot.
+ */
+#define CLOCK_RUN 16u
+
+/*
+ * Extend a run from locked page @idx (in slot @fi) of @r to the following
+ * pages in the following slots whose action is @want, locking them
+ * (try-lock only).  Return the run's length.
+ */
+static unsigned lock_run(struct upager *p, struct upager_region *r, uint64_t idx, uint32_t fi,
+                         enum clock_action want)
+{
+	unsigned n = 1;
+
+	while (n < CLOCK_RUN && idx + n < r->npages) {
+		struct upager_page *pg = &r->pages[idx + n];
+		uint32_t next = (uint32_t)((fi + n) % p->nframes);
+
+		if (upager__clock_action(page_flags(pg)) != want || !upager__page_trylock(pg))
+			break;
+		if (locked_action(pg) != want || pg->frame != next) {
+			upager__page_unlock(pg);
+			break;
+		}
+		n++;
+	}
+	if (n > 1) {
+		atomic_fetch_add_explicit(&p->hand, n - 1, memory_order_relaxed);
+		STAT_ADD(p, pgscan, n - 1);
+	}
+	return n;
+}
+
+static void unlock_run(struct upager_region *r, uint64_t idx, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		upager__page_unlock(&r->pages[idx + k]);
+}
+
+/* Clear the reference of the page in slot @fi (owner @o) and of the run of
+ * referenced pages after it: lock, check, revoke access with one mprotect.
+ * True if done. */
 static bool deactivate_slot(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
                             uint64_t idx, struct upager_page *pg)
 {
 	bool done = false;
+	unsigned n;
 
 	if (!lock_frame_page(pg, fi, o, &p->frames[fi]))
 		return false;
-	if (locked_action(pg) == CLOCK_DEACTIVATE && upager__set_access(r, idx, 1, 0) == 0) {
-		STAT_INC(p, pgdeactivate);
+	if (locked_action(pg) != CLOCK_DEACTIVATE) {
+		upager__page_unlock(pg);
+		return false;
+	}
+	n = lock_run(p, r, idx, fi, CLOCK_DEACTIVATE);
+	if (upager__set_access(r, idx, n, 0) == 0) {
+		STAT_ADD(p, pgdeactivate, n);
 		done = true;
 	}
-	upager__page_unlock(pg);
+	unlock_run(r, idx, n);
 	return done;
 }
 
@@ -365,9 +422,17 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 				upager__page_unlock(pg);
 				break;
 			}
-			upager__evict_locked(r, idx);
-			atomic_store(&fr->owner, owner);
-			upager__page_unlock(pg);
+			{
+				/* Evict the run that starts here: one punch; this
+				 * frame is ours, the others go free. */
+				unsigned n = lock_run(p, r, idx, fi, CLOCK_EVICT);
+
+				upager__evict_run_locked(r, idx, n);
+				for (unsigned k = 1; k < n; k++)
+					upager__frame_free(p, r->pages[idx + k].frame);
+				atomic_store(&fr->owner, owner);
+				unlock_run(r, idx, n);
+			}
 			wb_flush(p, &b, 0, NULL);
 			*frame = fi;
 			return 0;

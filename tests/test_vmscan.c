@@ -34,11 +34,13 @@ static uint8_t touch_read(volatile uint8_t *b, uint64_t idx)
 }
 
 /*
- * Eight frames, pages touched in order: the ninth touch finds every frame
+ * Eight frames, pages 0, 2, 4, ... 14 touched in order (every other page,
+ * so that no two neighbours in the region sit in neighbouring frames and
+ * the hand handles one page at a time): the ninth touch finds every frame
  * referenced, clears all eight references in one turn and evicts the page
  * under the hand at the start of the second turn (page 0).  Re-touching
- * page 1 then gives it a second chance: the next eviction passes it and
- * takes page 2.
+ * page 2 then gives it a second chance: the next eviction passes it and
+ * takes page 4.
  */
 static void test_second_chance(void)
 {
@@ -49,9 +51,9 @@ static void test_second_chance(void)
 
 	T_REQUIRE(b != NULL, "alloc");
 	T_RET(upager_advise(p, b, 64 * PAGE, UPAGER_ADV_RANDOM), 0);
-	for (uint64_t i = 0; i < 8; i++)
+	for (uint64_t i = 0; i < 16; i += 2)
 		T_EQ(touch_read(b, i), 0);
-	for (uint64_t i = 0; i < 8; i++) {
+	for (uint64_t i = 0; i < 16; i += 2) {
 		uint32_t f = flags_of(p, b, i);
 		T_CHECK((f & PG_RESIDENT) && (f & PG_READ) && !(f & PG_WRITE),
 		        "page %llu resident and referenced (flags %#x)", (unsigned long long)i, f);
@@ -60,32 +62,66 @@ static void test_second_chance(void)
 	T_EQ(st.nr_resident, 8);
 	T_EQ(st.pgsteal, 0);
 
-	T_EQ(touch_read(b, 8), 0);
+	T_EQ(touch_read(b, 16), 0);
 	t_stats(p, &st);
 	T_EQ(st.pgdeactivate, 8);
 	T_EQ(st.pgsteal, 1);
 	T_CHECK(!resident(p, b, 0), "page 0 evicted");
-	for (uint64_t i = 1; i < 8; i++) {
+	for (uint64_t i = 2; i < 16; i += 2) {
 		uint32_t f = flags_of(p, b, i);
 		T_CHECK((f & PG_RESIDENT) && !(f & PG_ACCESS),
 		        "page %llu resident, reference cleared (flags %#x)", (unsigned long long)i,
 		        f);
 	}
-	T_CHECK(flags_of(p, b, 8) & PG_READ, "page 8 resident and referenced");
+	T_CHECK(flags_of(p, b, 16) & PG_READ, "page 16 resident and referenced");
 
-	/* Reference page 1 again: a minor fault. */
+	/* Reference page 2 again: a minor fault. */
 	uint64_t minor = st.pgminfault;
-	T_EQ(touch_read(b, 1), 0);
+	T_EQ(touch_read(b, 2), 0);
 	t_stats(p, &st);
 	T_EQ(st.pgminfault, minor + 1);
-	T_CHECK(flags_of(p, b, 1) & PG_READ, "page 1 referenced again");
+	T_CHECK(flags_of(p, b, 2) & PG_READ, "page 2 referenced again");
 
-	T_EQ(touch_read(b, 9), 0);
-	T_CHECK(resident(p, b, 1), "page 1 kept (second chance)");
-	T_CHECK(!resident(p, b, 2), "page 2 evicted");
+	T_EQ(touch_read(b, 18), 0);
+	T_CHECK(resident(p, b, 2), "page 2 kept (second chance)");
+	T_CHECK(!resident(p, b, 4), "page 4 evicted");
 	t_stats(p, &st);
 	T_EQ(st.pgsteal, 2);
 	T_LE(st.nr_resident_peak, 8);
+	T_RET(upager_unmap(p, b), 0);
+	T_RET(upager_destroy(p), 0);
+}
+
+/*
+ * Runs: pages 0..7 touched in order sit in frames 0..7.  The ninth touch
+ * clears the eight references with one protection change, and then evicts
+ * the whole run of unreferenced neighbours with one punch: the hand frees a
+ * batch, and the frames it did not need are free for the next faults.
+ */
+static void test_batch_run(void)
+{
+	struct upager_config cfg = t_config(PAGE, 8 * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st;
+	uint8_t *b = upager_alloc(p, 64 * PAGE);
+
+	T_REQUIRE(b != NULL, "alloc");
+	T_RET(upager_advise(p, b, 64 * PAGE, UPAGER_ADV_RANDOM), 0);
+	for (uint64_t i = 0; i < 8; i++)
+		T_EQ(touch_read(b, i), 0);
+	T_EQ(touch_read(b, 8), 0);
+	t_stats(p, &st);
+	T_EQ(st.pgdeactivate, 8);
+	T_EQ(st.pgsteal, 8);
+	T_EQ(st.nr_resident, 1);
+	for (uint64_t i = 0; i < 8; i++)
+		T_CHECK(!resident(p, b, i), "page %llu evicted with its run", (unsigned long long)i);
+	/* The next seven faults take free frames: nothing more is evicted. */
+	for (uint64_t i = 9; i < 16; i++)
+		T_EQ(touch_read(b, i), 0);
+	t_stats(p, &st);
+	T_EQ(st.pgsteal, 8);
+	T_EQ(st.nr_resident, 8);
 	T_RET(upager_unmap(p, b), 0);
 	T_RET(upager_destroy(p), 0);
 }
@@ -244,6 +280,7 @@ int main(void)
 {
 	static const struct t_test tests[] = {
 		{ "second chance for referenced pages", test_second_chance },
+		{ "runs: one protection change, one punch", test_batch_run },
 		{ "dirty pages written back on eviction", test_dirty_writeback },
 		{ "pinned pages never evicted", test_pinned_skipped },
 		{ "WILLNEED pages in asynchronously", test_willneed },
