@@ -117,6 +117,8 @@ struct upager_stats {
 	uint64_t pgdeactivate;     /**< references cleared by the Clock hand */
 	uint64_t pgsteal;          /**< pages evicted (frames freed) */
 	uint64_t writeback_evict;  /**< dirty pages written back by eviction */
+	uint64_t writeback_background; /**< dirty pages written back by the
+	                                    pager's thread ahead of eviction */
 	uint64_t nr_resident;      /**< pages resident now */
 	uint64_t nr_resident_peak; /**< most pages resident at once */
 	uint64_t nr_dirty;         /**< dirty pages now */

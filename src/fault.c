@@ -265,12 +265,15 @@ static void readahead_next(struct upager_region *r, uint64_t next)
 	upager__page_unlock(pg);
 }
 
-/* A store made locked page @pg dirty. */
+/* A store made locked page @pg dirty.  Past dirty_high, kick the
+ * background write-back (once until it has run). */
 static void mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f)
 {
 	if (!(f & PG_DIRTY)) {
 		page_set(pg, PG_DIRTY);
-		atomic_fetch_add(&p->stats.nr_dirty, 1);
+		if (atomic_fetch_add(&p->stats.nr_dirty, 1) + 1 > (int64_t)p->dirty_high &&
+		    !atomic_exchange(&p->wb_kicked, 1))
+			upager__worker_kick(p);
 	}
 }
 

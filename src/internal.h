@@ -269,6 +269,7 @@ UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, off_t off, si
 	X(pgdeactivate, "references cleared by the Clock hand")              \
 	X(pgsteal, "pages evicted")                                          \
 	X(writeback_evict, "dirty pages written back by eviction")           \
+	X(writeback_background, "dirty pages written back in the background") \
 	X(io_errors, "failed reads and writes")                              \
 	X(sigbus, "faults answered with SIGBUS")
 
@@ -344,12 +345,16 @@ struct upager {
 	pthread_t worker;
 	bool worker_started;
 	pthread_mutex_t wlock;
-	pthread_cond_t wcond;
 	struct willneed_req wq[WORKER_QUEUE];
 	unsigned wq_head, wq_len;
 	bool wstop;
 	unsigned wbusy;            /* requests being served */
 	pthread_cond_t widle;
+	_Atomic uint32_t wkick;    /* futex: bumped to wake the worker */
+	_Atomic int wb_kicked;     /* a fault already kicked for write-back */
+	uint64_t wb_cursor;        /* background write-back's own hand */
+	size_t dirty_low;          /* background write-back stops here */
+	size_t dirty_high;         /* ... starts past this many dirty pages */
 
 	struct upager_counters stats;
 };
@@ -410,6 +415,7 @@ UPAGER_HIDDEN void upager__worker_stop(struct upager *p);
 UPAGER_HIDDEN int upager__worker_queue(struct upager *p, struct upager_region *r,
                                        uint64_t first, uint64_t count);
 UPAGER_HIDDEN void upager__worker_drain(struct upager *p, struct upager_region *r);
+UPAGER_HIDDEN void upager__worker_kick(struct upager *p);
 
 /* pager.c */
 UPAGER_HIDDEN void upager__block_signals(sigset_t *old);

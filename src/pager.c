@@ -83,6 +83,10 @@ int upager_create(upager_t **out, const struct upager_config *config)
 	p->nframes = c.memory_limit / c.page_size;
 	p->pin_reserve = p->nframes / 8 > 2 ? p->nframes / 8 : 2;
 	p->bounce_len = c.page_size > UPAGER_BOUNCE_BYTES ? c.page_size : UPAGER_BOUNCE_BYTES;
+	/* Background write-back keeps dirty pages between 1/16 and 1/8 of the
+	 * frames when it can (the kernel's dirty_background_ratio is 10%). */
+	p->dirty_low = p->nframes / 16;
+	p->dirty_high = p->nframes / 8 ? p->nframes / 8 : 1;
 	p->io_depth = c.io_depth;
 	p->readahead = c.readahead;
 	p->flags = c.flags;
@@ -90,7 +94,6 @@ int upager_create(upager_t **out, const struct upager_config *config)
 	p->scratch_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
-	pthread_cond_init(&p->wcond, NULL);
 	pthread_cond_init(&p->widle, NULL);
 
 	/* Frame table: zero pages until touched, so a large limit is cheap. */
@@ -552,7 +555,6 @@ int upager_destroy(upager_t *p)
 	munmap(p->frames, p->nframes * sizeof(*p->frames));
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->wlock);
-	pthread_cond_destroy(&p->wcond);
 	pthread_cond_destroy(&p->widle);
 	free(p);
 	return err;

@@ -1,6 +1,9 @@
 /*
  * worker.c - the pager's background thread: asynchronous page-in for
- * UPAGER_ADV_WILLNEED.
+ * UPAGER_ADV_WILLNEED, and background write-back.
+ *
+ * SIGNAL CONTEXT: upager__worker_kick() is called from the fault handler
+ * (an atomic increment and a futex wake).  The rest runs on the thread.
  *
  * The thread runs with every signal blocked.  It takes requests from a
  * fixed queue (a full queue drops new advice: it is a hint), and pages each
@@ -14,7 +17,11 @@
  */
 #include "internal.h"
 
+#include <linux/futex.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 static void willneed(struct upager *p, const struct willneed_req *q)
 {
@@ -52,29 +59,126 @@ static void willneed(struct upager *p, const struct willneed_req *q)
 	upager__gate_read_exit();
 }
 
+/*
+ * Background write-back: write dirty pages that the Clock hand already
+ * found unreferenced (PROT_NONE), so that eviction finds clean frames and a
+ * fault does not wait for a write.  Referenced dirty pages are left alone:
+ * the application is still writing them, and write-protecting them would
+ * cost it a write fault and the page a second write (measured: a sort
+ * through a 1/8 limit wrote 45% more and ran 70% longer when referenced
+ * pages were taken too).  Pages are written in batches of contiguous
+ * requests, one submission each, and stay resident.
+ */
+static unsigned background_writeback(struct upager *p)
+{
+	unsigned written = 0;
+	struct upager_region *rs[UPAGER_IO_BATCH];
+	uint64_t idxs[UPAGER_IO_BATCH];
+	int results[UPAGER_IO_BATCH];
+	size_t scanned = 0;
+
+	while (scanned < p->nframes && !p->wstop &&
+	       atomic_load(&p->stats.nr_dirty) > (int64_t)p->dirty_low) {
+		unsigned n = 0;
+
+		upager__gate_read_enter();
+		for (; scanned < p->nframes && n < UPAGER_IO_BATCH; scanned++) {
+			uint32_t fi = (uint32_t)(p->wb_cursor++ % p->nframes);
+			uint64_t o = atomic_load(&p->frames[fi].owner), idx;
+			struct upager_region *r;
+			struct upager_page *pg;
+			uint32_t f;
+
+			if (!o || !(r = upager__region_get(owner_region_id(o))) || r->pager != p)
+				continue;
+			idx = owner_page(o);
+			pg = &r->pages[idx];
+			f = page_flags(pg);
+			if ((f & (PG_LOCKED | PG_RESIDENT | PG_DIRTY | PG_ACCESS)) !=
+			            (PG_RESIDENT | PG_DIRTY) ||
+			    page_pins(f))
+				continue;
+			if (!upager__page_trylock(pg))
+				continue;
+			f = page_flags(pg);
+			if (!(f & PG_RESIDENT) || !(f & PG_DIRTY) || (f & PG_ACCESS) ||
+			    pg->frame != fi || page_pins(f)) {
+				upager__page_unlock(pg);
+				continue;
+			}
+			rs[n] = r;
+			idxs[n] = idx;
+			n++;
+		}
+		if (n) {
+			upager__writeback_locked(p, rs, idxs, n, results);
+			for (unsigned k = 0; k < n; k++) {
+				if (!results[k]) {
+					STAT_INC(p, writeback_background);
+					written++;
+				}
+				upager__page_unlock(&rs[k]->pages[idxs[k]]);
+			}
+		}
+		upager__gate_read_exit();
+	}
+	return written;
+}
+
+/* Sleep until kicked (a queued request, dirty pages past dirty_high, stop)
+ * or for at most 100 ms. */
+static void worker_sleep(struct upager *p, uint32_t seen)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	syscall(SYS_futex, (uint32_t *)&p->wkick, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+void upager__worker_kick(struct upager *p)
+{
+	atomic_fetch_add(&p->wkick, 1);
+	syscall(SYS_futex, (uint32_t *)&p->wkick, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static void *worker_main(void *arg)
 {
 	struct upager *p = arg;
 
-	pthread_mutex_lock(&p->wlock);
 	for (;;) {
+		uint32_t seen = atomic_load(&p->wkick);
 		struct willneed_req q;
+		bool have = false;
 
-		while (!p->wstop && p->wq_len == 0)
-			pthread_cond_wait(&p->wcond, &p->wlock);
-		if (p->wstop)
-			break;
-		q = p->wq[p->wq_head];
-		p->wq_head = (p->wq_head + 1) % WORKER_QUEUE;
-		p->wq_len--;
-		p->wbusy++;
-		pthread_mutex_unlock(&p->wlock);
-		willneed(p, &q);
 		pthread_mutex_lock(&p->wlock);
-		p->wbusy--;
-		pthread_cond_broadcast(&p->widle);
+		if (p->wstop) {
+			pthread_mutex_unlock(&p->wlock);
+			break;
+		}
+		if (p->wq_len) {
+			q = p->wq[p->wq_head];
+			p->wq_head = (p->wq_head + 1) % WORKER_QUEUE;
+			p->wq_len--;
+			p->wbusy++;
+			have = true;
+		}
+		pthread_mutex_unlock(&p->wlock);
+		if (have) {
+			willneed(p, &q);
+			pthread_mutex_lock(&p->wlock);
+			p->wbusy--;
+			pthread_cond_broadcast(&p->widle);
+			pthread_mutex_unlock(&p->wlock);
+			continue;
+		}
+		/* Write back while that makes progress; when every dirty page
+		 * is still referenced, sleep until a kick or the next tick
+		 * rather than sweep again at once. */
+		if (atomic_load(&p->stats.nr_dirty) > (int64_t)p->dirty_high &&
+		    background_writeback(p) > 0)
+			continue;
+		atomic_store(&p->wb_kicked, 0);
+		worker_sleep(p, seen);
 	}
-	pthread_mutex_unlock(&p->wlock);
 	return NULL;
 }
 
@@ -99,8 +203,8 @@ void upager__worker_stop(struct upager *p)
 		return;
 	pthread_mutex_lock(&p->wlock);
 	p->wstop = true;
-	pthread_cond_broadcast(&p->wcond);
 	pthread_mutex_unlock(&p->wlock);
+	upager__worker_kick(p);
 	pthread_join(p->worker, NULL);
 	p->worker_started = false;
 }
@@ -116,9 +220,9 @@ int upager__worker_queue(struct upager *p, struct upager_region *r, uint64_t fir
 		q->first = first;
 		q->count = count;
 		p->wq_len++;
-		pthread_cond_signal(&p->wcond);
 	}
 	pthread_mutex_unlock(&p->wlock);
+	upager__worker_kick(p);
 	return 0;
 }
 

@@ -22,7 +22,10 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#define ALIGN_PAGE(x, a) (((x) + (a) - 1) & ~((size_t)(a) - 1))
 
 /**
  * upager__page_source() - the file, offset and length holding page @idx.
@@ -105,6 +108,10 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 		owner[i] = nreq - 1;
 	}
 	upager__io_run(p, reqs, nreq);
+	/* The writes mapped the frames in the alias view to read them; drop
+	 * those entries so a frame stays mapped (and counted in RSS) once. */
+	for (unsigned i = 0; i < nreq; i++)
+		madvise(reqs[i].buf, ALIGN_PAGE(reqs[i].len, p->page_size), MADV_DONTNEED);
 	for (unsigned i = 0; i < n; i++) {
 		struct upager_region *r = rs[i];
 		struct upager_page *pg = &r->pages[idxs[i]];
