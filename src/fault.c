@@ -168,13 +168,16 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 				size_t left = r->length - off;
 				req.len = left < run ? left : run;
 				req.fd = r->fd;
-				if (r->direct_fd >= 0 && req.len % p->page_size == 0)
+				req.alt_fd = -1;
+				if (r->direct_fd >= 0 && req.len % p->page_size == 0) {
 					req.fd = r->direct_fd;
+					req.alt_fd = r->fd;
+				}
 			} else {
 				req.len = run;
 			}
 		}
-		rc = upager__io_read_frames(p, req.fd, req.off, req.len,
+		rc = upager__io_read_frames(p, req.fd, req.alt_fd, req.off, req.len,
 		                            (off_t)(r->memfd_offset + (idx << p->page_shift)));
 		if (rc == -EAGAIN) {
 			/* Every bounce buffer is in use: read into the alias

@@ -232,6 +232,8 @@ static inline long upager__inject(unsigned op, long res)
 
 struct io_req {
 	int fd;
+	int alt_fd; /* buffered descriptor of the same file for finishing a
+	               short O_DIRECT transfer at an unaligned offset, or -1 */
 	bool write;
 	void *buf;
 	size_t len;
@@ -249,8 +251,8 @@ struct upager_ring {
 UPAGER_HIDDEN int upager__io_init(struct upager *p);
 UPAGER_HIDDEN void upager__io_exit(struct upager *p);
 UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n);
-UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, off_t off, size_t len,
-                                         off_t moff);
+UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off,
+                                         size_t len, off_t moff);
 
 /* ---- statistics (stats.c) ------------------------------------------------ */
 

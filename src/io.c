@@ -109,8 +109,10 @@ static int io_finish_sync(struct io_req *req, size_t done)
 	while (done < req->len) {
 		char *buf = (char *)req->buf + done;
 		size_t len = req->len - done;
-		long n = req->write ? pwrite(req->fd, buf, len, req->off + (off_t)done)
-		                    : pread(req->fd, buf, len, req->off + (off_t)done);
+		/* An O_DIRECT descriptor refuses an unaligned remainder. */
+		int fd = done && req->alt_fd >= 0 ? req->alt_fd : req->fd;
+		long n = req->write ? pwrite(fd, buf, len, req->off + (off_t)done)
+		                    : pread(fd, buf, len, req->off + (off_t)done);
 		if (n < 0)
 			n = -errno;
 		n = inject(req->write, n);
@@ -265,6 +267,7 @@ int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
  * at memfd offset @moff, through the ring's bounce buffer.
  * @p:    the pager.
  * @fd:   the source.
+ * @alt_fd: see struct io_req.
  * @off:  bytes into @fd.
  * @len:  bytes; the rest of the last page is left to the memfd hole (zero).
  * @moff: bytes into the pager's memfd.
@@ -280,7 +283,8 @@ int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
  * Return: 0, a negative errno from the read, or -EAGAIN when no ring (and
  * so no bounce buffer) is free: the caller then reads into the alias view.
  */
-int upager__io_read_frames(struct upager *p, int fd, off_t off, size_t len, off_t moff)
+int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off, size_t len,
+                           off_t moff)
 {
 	struct upager_ring *ring = ring_get(p);
 	int rc = 0;
@@ -289,8 +293,8 @@ int upager__io_read_frames(struct upager *p, int fd, off_t off, size_t len, off_
 		return -EAGAIN;
 	for (size_t done = 0; done < len && !rc;) {
 		size_t chunk = len - done < p->bounce_len ? len - done : p->bounce_len;
-		struct io_req q = { .fd = fd, .write = false, .buf = ring->bounce, .len = chunk,
-			            .off = off + (off_t)done };
+		struct io_req q = { .fd = fd, .alt_fd = alt_fd, .write = false,
+			            .buf = ring->bounce, .len = chunk, .off = off + (off_t)done };
 
 		io_run_on(p, ring, &q, 1);
 		rc = q.res;

@@ -54,6 +54,7 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	req->res = 0;
 	if (scratch) {
 		req->fd = r->scratch_fd;
+		req->alt_fd = -1;
 		req->off = (off_t)(r->memfd_offset + off);
 		req->len = p->page_size;
 		return;
@@ -61,6 +62,7 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	req->off = r->file_offset + (off_t)off;
 	req->len = r->length - off < p->page_size ? r->length - off : p->page_size;
 	req->fd = (r->direct_fd >= 0 && req->len == p->page_size) ? r->direct_fd : r->fd;
+	req->alt_fd = req->fd == r->direct_fd ? r->fd : -1;
 }
 
 /* Page @a then page @b are contiguous in one source: one request serves both. */
@@ -100,8 +102,6 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 		if (nreq && rs[i] == rs[i - 1] && idxs[i] == idxs[i - 1] + 1 &&
 		    mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % p->page_size == 0) {
 			reqs[nreq - 1].len += q.len;
-			if (reqs[nreq - 1].fd == rs[i]->direct_fd && q.fd != rs[i]->direct_fd)
-				reqs[nreq - 1].fd = rs[i]->fd;
 		} else {
 			reqs[nreq++] = q;
 		}

@@ -48,11 +48,16 @@ static void check_prefix(int fd, uint64_t fsize, uint64_t off, uint64_t s0)
  *  4. the file: [0, off) untouched, the mapped bytes as written, the size
  *     max(fsize, off + len).
  */
+/* struct upager_config.flags of the scenarios (UPAGER_DIRECT_IO or 0). */
+static unsigned g_flags;
+
 static void shared_scenario(size_t ps, size_t limit, uint64_t fsize, uint64_t off, size_t len,
                             uint64_t seed)
 {
 	const uint64_t s0 = seed, s1 = seed + 1, s2 = seed + 2;
 	struct upager_config c = t_config(ps, limit);
+
+	c.flags = g_flags;
 	upager_t *p = t_create(&c);
 	int fd = t_make_file(fsize, s0, NULL, 0);
 	const size_t rlen = round_up(len, ps);
@@ -161,6 +166,18 @@ static void test_shared_inside(void)
 	shared_scenario(4096, 32 * KiB, 1 * MiB, 256 * KiB, 512 * KiB - 3, 0x5000);
 }
 
+/* The same with UPAGER_DIRECT_IO: whole pages go through O_DIRECT, a page
+ * cut by EOF or by the mapping's length through the buffered descriptor
+ * (an O_DIRECT transfer cannot end at an unaligned offset). */
+static void test_shared_direct(void)
+{
+	g_flags = UPAGER_DIRECT_IO;
+	/* Small: a random store pass under O_DIRECT costs a disk read each. */
+	shared_scenario(4096, 32 * KiB, 64 * KiB + 1000, 16 * KiB, 128 * KiB + 123, 0x7000);
+	shared_scenario(16384, 64 * KiB, 100000, 64 * KiB, 96 * KiB + 4095, 0x8000);
+	g_flags = 0;
+}
+
 /* Sparse writes past EOF: the hole reads as zero, the file ends exactly at
  * offset + length, and only written bytes differ from zero. */
 static void test_shared_sparse_extend(void)
@@ -214,6 +231,7 @@ int main(void)
 		{ "mapping beyond EOF", test_shared_beyond_eof },
 		{ "mapping inside a larger file", test_shared_inside },
 		{ "sparse extension", test_shared_sparse_extend },
+		{ "UPAGER_DIRECT_IO, aligned and cut pages", test_shared_direct },
 		{ NULL, NULL },
 	};
 
