@@ -318,6 +318,8 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	/* A forked child gets none of it (see pager_ok). */
 	madvise(r->base, r->map_len, MADV_DONTFORK);
 	madvise(r->alias, r->map_len, MADV_DONTFORK);
+	/* Fewer neighbours mapped by fault-around when write-back reads it. */
+	madvise(r->alias, r->map_len, MADV_RANDOM);
 	madvise(r->pages, r->pages_bytes, MADV_DONTFORK);
 	atomic_store(&r->advice, UPAGER_ADV_NORMAL);
 	rc = upager__region_create(p, r);

@@ -26,6 +26,11 @@
 #include <unistd.h>
 
 #define ALIGN_PAGE(x, a) (((x) + (a) - 1) & ~((size_t)(a) - 1))
+/* How far around a written page the alias view is unmapped again: the
+ * kernel's fault-around maps neighbours of each page the write faulted in
+ * (fault_around_bytes, 64 KiB by default); measured, entries stayed behind
+ * up to about 1 MiB away, so 1 MiB (an aligned window) is dropped. */
+#define FAULT_AROUND_BYTES ((size_t)1 << 20)
 
 /**
  * upager__page_source() - the file, offset and length holding page @idx.
@@ -108,10 +113,24 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 		owner[i] = nreq - 1;
 	}
 	upager__io_run(p, reqs, nreq);
-	/* The writes mapped the frames in the alias view to read them; drop
-	 * those entries so a frame stays mapped (and counted in RSS) once. */
-	for (unsigned i = 0; i < nreq; i++)
-		madvise(reqs[i].buf, ALIGN_PAGE(reqs[i].len, p->page_size), MADV_DONTNEED);
+	/* The writes mapped the frames in the alias view to read them, and the
+	 * kernel's fault-around mapped their neighbours too: drop those
+	 * entries so that a frame stays mapped (and counted in RSS) once.  Unmapping a neighbour that another
+	 * thread is writing from is harmless: its copy faults it back. */
+	for (unsigned i = 0; i < nreq; i++) {
+		struct upager_region *r = rs[0];
+		char *lo = (char *)reqs[i].buf, *hi = lo + ALIGN_PAGE(reqs[i].len, p->page_size);
+
+		for (unsigned k = 0; k < n; k++)
+			if ((char *)reqs[i].buf >= rs[k]->alias &&
+			    (char *)reqs[i].buf < rs[k]->alias + rs[k]->map_len)
+				r = rs[k];
+		lo = r->alias + ((size_t)(lo - r->alias) & ~(FAULT_AROUND_BYTES - 1));
+		hi = r->alias + ALIGN_PAGE((size_t)(hi - r->alias), FAULT_AROUND_BYTES);
+		if (hi > r->alias + r->map_len)
+			hi = r->alias + r->map_len;
+		madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct upager_region *r = rs[i];
 		struct upager_page *pg = &r->pages[idxs[i]];
