@@ -59,7 +59,7 @@ typedef struct upager upager_t;
 /** Configuration; a field left 0 takes its environment variable or default. */
 struct upager_config {
 	/** Bytes per page: a power of two, >= the system page size and
-	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else 64 KiB. */
+	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else 16 KiB. */
 	size_t page_size;
 	/** Bytes of page frames resident at once, for all regions of this
 	 *  pager; rounded down to whole pages, at least 4 pages.

@@ -53,7 +53,8 @@
 
 /* ---- limits and defaults ------------------------------------------------ */
 
-#define UPAGER_DEFAULT_PAGE_SIZE (64u << 10)
+/* 16 KiB: measured with bench/upager-bench (docs/design.md, "Page size"). */
+#define UPAGER_DEFAULT_PAGE_SIZE (16u << 10)
 #define UPAGER_MAX_PAGE_SIZE (2u << 20)
 #define UPAGER_DEFAULT_IO_DEPTH 64u
 #define UPAGER_MAX_IO_DEPTH 4096u

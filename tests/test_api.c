@@ -150,15 +150,15 @@ static void test_create_args(void)
 	if ((p = create_ok(&c, "UPAGER_DIRECT_IO")))
 		T_RET(upager_destroy(p), 0);
 
-	/* all defaults (environment cleared by t_init): 64 KiB pages, a
+	/* all defaults (environment cleared by t_init): 16 KiB pages, a
 	 * quarter of physical memory */
 	if ((p = create_ok(NULL, "NULL config"))) {
 		uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * sys;
 		uint64_t fr = nr_frames(p);
-		T_EQ(upager_page_size(p), 64 * KiB);
-		T_CHECK(fr >= 4 && fr <= phys / 4 / (64 * KiB),
+		T_EQ(upager_page_size(p), 16 * KiB);
+		T_CHECK(fr >= 4 && fr <= phys / 4 / (16 * KiB),
 		        "default nr_frames %llu, expected 4 .. %llu (a quarter of %llu bytes)",
-		        (unsigned long long)fr, (unsigned long long)(phys / 4 / (64 * KiB)),
+		        (unsigned long long)fr, (unsigned long long)(phys / 4 / (16 * KiB)),
 		        (unsigned long long)phys);
 		T_RET(upager_destroy(p), 0);
 	}

@@ -179,7 +179,7 @@ static void test_config_resolve(void)
 
 	/* Built-in defaults. */
 	T_RET(upager__config_resolve(NULL, &out), 0);
-	T_EQ(out.page_size, 64 << 10);
+	T_EQ(out.page_size, 16 << 10);
 	T_EQ(out.memory_limit, (size_t)phys * (size_t)sys_page / 4);
 	T_EQ(out.io_depth, 64);
 	T_EQ(out.readahead, 16);
