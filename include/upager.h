@@ -180,7 +180,9 @@ UPAGER_API int upager_destroy(upager_t *pager);
  * @fd not a regular file), EBADF (@fd not open for reading), EACCES
  * (UPAGER_SHARED with PROT_WRITE on a descriptor not open for writing, or
  * open with O_APPEND),
- * ENOMEM (memory, address space, region table full), EMFILE/ENFILE.
+ * ENOMEM (memory, address space, region table full), EFBIG (the process's
+ * RLIMIT_FSIZE is below the bytes upager's memory file needs for the
+ * region), EMFILE/ENFILE.
  */
 UPAGER_API void *upager_map(upager_t *pager, int fd, off_t offset, size_t length, int prot,
                             int flags);
@@ -194,7 +196,8 @@ UPAGER_API void *upager_map(upager_t *pager, int fd, off_t offset, size_t length
  * $TMPDIR, else /var/tmp.  Readable and writable.  Free with upager_unmap().
  *
  * Return: the address (aligned to the page size), or NULL with errno set to
- * EINVAL (NULL @pager, @length 0 or above 1 TiB), ENOMEM, EMFILE/ENFILE, or
+ * EINVAL (NULL @pager, @length 0 or above 1 TiB), ENOMEM, EFBIG (as for
+ * upager_map()), EMFILE/ENFILE, or
  * the errno of open(2) on the temporary directory (ENOENT, EACCES, ...).
  */
 UPAGER_API void *upager_alloc(upager_t *pager, size_t length);

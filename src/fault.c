@@ -69,6 +69,16 @@ static void raise_sigbus(struct upager *p, void *addr)
 	ucontext_t *uc = upager__fault_context();
 	if (uc)
 		sigdelset(&uc->uc_sigmask, SIGBUS);
+	/*
+	 * Keep it pending until this handler has returned: delivered now, it
+	 * would run inside upager's handler, and a SIGBUS handler that
+	 * siglongjmps out would leave upager's state (the region gate) held.
+	 * The mask sigreturn restores unblocks it (above).
+	 */
+	sigset_t bus;
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &bus, NULL, sizeof(uint64_t));
 	/* Delivered when the SIGSEGV handler returns, before the access is
 	 * retried; a handler for SIGBUS sees si_addr as for a kernel SIGBUS. */
 	syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), SIGBUS, &si);

@@ -45,6 +45,15 @@ void upager__gate_read_exit(void)
 	atomic_fetch_sub(&gate_readers, 1);
 }
 
+/* In a forked child only the forking thread exists: nobody is inside. */
+void upager__gate_reset(void)
+{
+	atomic_store(&gate_readers, 0);
+	atomic_store(&gate_writer, 0);
+	pthread_mutex_init(&gate_writers, NULL);
+	gate_depth = 0;
+}
+
 /*
  * The writer must not be inside the gate as a reader on its own thread:
  * API calls enter as readers only around page work, never around map or

@@ -212,6 +212,7 @@ UPAGER_HIDDEN void upager__gate_read_enter(void);
 UPAGER_HIDDEN void upager__gate_read_exit(void);
 UPAGER_HIDDEN void upager__gate_write_enter(void);
 UPAGER_HIDDEN void upager__gate_write_exit(void);
+UPAGER_HIDDEN void upager__gate_reset(void);
 
 /* ---- test injection (inject.c) ------------------------------------------- */
 
@@ -328,6 +329,7 @@ struct upager {
 
 	int memfd;                 /* all frames of all regions */
 	uint64_t memfd_next;       /* memfd offsets never used yet start here */
+	uint64_t memfd_size;       /* its size: grows with the regions */
 	struct extent *free_extents; /* freed memfd ranges, sorted (lock) */
 	int scratch_fd;            /* scratch file of PRIVATE/ANON regions, at
 	                              the same offsets as the memfd; or -1 */

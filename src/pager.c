@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
-/* memfd offsets of regions are spaced by this much (fits any page size). */
-#define MEMFD_ALIGN ((uint64_t)2 << 20)
+/* Most bytes of the pager's memfd: regions are placed below this. */
 #define MEMFD_SIZE ((uint64_t)1 << 60)
 
 void upager__block_signals(sigset_t *old)
@@ -112,12 +112,9 @@ int upager_create(upager_t **out, const struct upager_config *config)
 		rc = -errno;
 		goto fail;
 	}
-	if (ftruncate(p->memfd, (off_t)MEMFD_SIZE) != 0) {
-		rc = -errno;
-		goto fail;
-	}
-	/* Nobody may shrink or grow it under the views. */
-	fcntl(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	/* It grows with the regions (region_setup); nobody may shrink it
+	 * under the views. */
+	fcntl(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK);
 
 	rc = upager__io_init(p);
 	if (rc < 0)
@@ -242,6 +239,26 @@ static void range_free(struct upager *p, uint64_t off, uint64_t len)
 	*pp = n;
 }
 
+/*
+ * Make the memfd (and so the scratch file's offsets) reach @end bytes.  The
+ * process's RLIMIT_FSIZE applies to the memfd like to any file: check it
+ * first, since passing it would raise SIGXFSZ.
+ */
+static int memfd_grow(struct upager *p, uint64_t end)
+{
+	struct rlimit rl;
+
+	if (end <= p->memfd_size)
+		return 0;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    end > (uint64_t)rl.rlim_cur)
+		return -EFBIG;
+	if (ftruncate(p->memfd, (off_t)end) != 0)
+		return -errno;
+	p->memfd_size = end;
+	return 0;
+}
+
 static struct upager_region *region_new(void)
 {
 	struct upager_region *r = calloc(1, sizeof(*r));
@@ -272,10 +289,13 @@ static int region_setup(struct upager *p, struct upager_region *r)
 			return rc;
 		r->scratch_fd = rc;
 	}
-	rc = range_alloc(p, ALIGN_UP(r->map_len, MEMFD_ALIGN), &r->memfd_offset);
+	rc = range_alloc(p, r->map_len, &r->memfd_offset);
 	if (rc < 0)
 		return rc;
 	r->has_range = true;
+	rc = memfd_grow(p, r->memfd_offset + r->map_len);
+	if (rc < 0)
+		goto undo;
 
 	/* App view: aligned to the page size, PROT_NONE, on the memfd. */
 	res = upager__inject(UPAGER_OP_MMAP, 0) != 0
@@ -333,7 +353,7 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	p->regions = r;
 	return 0;
 undo:
-	range_free(p, r->memfd_offset, ALIGN_UP(r->map_len, MEMFD_ALIGN));
+	range_free(p, r->memfd_offset, r->map_len);
 	r->has_range = false;
 	return rc;
 }
@@ -393,9 +413,13 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 		errno = EACCES;
 		return NULL;
 	}
+	if (acc & O_PATH) {
+		errno = EBADF; /* not open for reading */
+		return NULL;
+	}
 	acc &= O_ACCMODE;
 	if (acc == O_WRONLY) {
-		errno = EBADF;
+		errno = EBADF; /* not open for reading */
 		return NULL;
 	}
 	if (flags == UPAGER_SHARED && (prot & PROT_WRITE) && acc != O_RDWR) {
@@ -493,7 +517,7 @@ static int region_teardown(struct upager *p, struct upager_region *r, bool force
 	if (r->scratch_fd >= 0)
 		fallocate(r->scratch_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		          (off_t)r->memfd_offset, (off_t)r->map_len);
-	range_free(p, r->memfd_offset, ALIGN_UP(r->map_len, MEMFD_ALIGN));
+	range_free(p, r->memfd_offset, r->map_len);
 	r->has_range = false;
 	if (r->prev)
 		r->prev->next = r->next;

@@ -137,9 +137,26 @@ static long read_max_map_count(void)
 	return v;
 }
 
+/*
+ * In a forked child: the parent's regions are not mapped here
+ * (MADV_DONTFORK), and the child's own regions may be placed at the same
+ * addresses, so they must leave the dispatcher; the other threads are gone,
+ * so nobody holds the gate or the locks.  (glibc's malloc is usable in the
+ * child of fork; sigsegv_unregister frees.)
+ */
 static void atfork_child(void)
 {
 	atomic_store(&upager__pid, getpid());
+	upager__gate_reset();
+	pthread_mutex_init(&ids_lock, NULL);
+	for (unsigned i = 0; i < UPAGER_MAX_REGIONS; i++) {
+		struct upager_region *r = atomic_load(&region_table[i]);
+
+		if (!r)
+			continue;
+		sigsegv_unregister(&dispatcher, r->ticket);
+		atomic_store(&region_table[i], NULL);
+	}
 }
 
 static void init_once_fn(void)

@@ -77,11 +77,15 @@ int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32
 	}
 	while (upager__inject(UPAGER_OP_MPROTECT, 0) != 0 ? (errno = ENOMEM, 1)
 	       : mprotect(page_addr(r, idx), n << p->page_shift, prot_of(access)) != 0) {
-		if (errno != ENOMEM || ++tries > 4)
-			return -errno;
-		/* The VMA limit: merge runs by clearing references, retry. */
-		if (!upager__deactivate_some(p, 256))
-			return -ENOMEM;
+		int err = errno;
+
+		/*
+		 * The VMA limit: merge runs by clearing references, and retry.
+		 * Only for a grant: clearing references is itself a change of
+		 * protection, and must not recurse into this.
+		 */
+		if (err != ENOMEM || !access || ++tries > 4 || !upager__deactivate_some(p, 256))
+			return -err;
 	}
 	for (uint64_t k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
@@ -211,23 +215,24 @@ static void unlock_run(struct upager_region *r, uint64_t idx, unsigned n)
 
 /* Clear the reference of the page in slot @fi (owner @o) and of the run of
  * referenced pages after it: lock, check, revoke access with one mprotect.
- * True if done. */
-static bool deactivate_slot(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
-                            uint64_t idx, struct upager_page *pg)
+ * Return 1 if done, 0 if the page was busy or changed, -1 if the kernel
+ * refused the protection change (not a transient state). */
+static int deactivate_slot(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
+                           uint64_t idx, struct upager_page *pg)
 {
-	bool done = false;
+	int done = -1;
 	unsigned n;
 
 	if (!lock_frame_page(pg, fi, o, &p->frames[fi]))
-		return false;
+		return 0;
 	if (locked_action(pg) != CLOCK_DEACTIVATE) {
 		upager__page_unlock(pg);
-		return false;
+		return 0;
 	}
 	n = lock_run(p, r, idx, fi, CLOCK_DEACTIVATE);
 	if (upager__set_access(r, idx, n, 0) == 0) {
 		STAT_ADD(p, pgdeactivate, n);
-		done = true;
+		done = 1;
 	}
 	unlock_run(r, idx, n);
 	return done;
@@ -252,7 +257,7 @@ bool upager__deactivate_some(struct upager *p, unsigned want)
 		if (!o || !(pg = frame_page(p, o, &r, &idx)))
 			continue;
 		if (upager__clock_action(page_flags(pg)) == CLOCK_DEACTIVATE &&
-		    deactivate_slot(p, fi, o, r, idx, pg))
+		    deactivate_slot(p, fi, o, r, idx, pg) > 0)
 			done++;
 	}
 	return done > 0;
@@ -394,7 +399,7 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 		case CLOCK_SKIP:
 			break;
 		case CLOCK_DEACTIVATE:
-			if (!deactivate_slot(p, fi, o, r, idx, pg))
+			if (deactivate_slot(p, fi, o, r, idx, pg) == 0)
 				busy = true;
 			break;
 		case CLOCK_WRITEBACK:

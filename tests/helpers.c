@@ -323,8 +323,25 @@ int64_t t_file_size(int fd)
 	return (int64_t)st.st_size;
 }
 
+static void (*g_cleanup_fns[4])(void);
+static int g_ncleanup_fns;
+
+void t_on_cleanup(void (*fn)(void))
+{
+	if (g_ncleanup_fns < 4)
+		g_cleanup_fns[g_ncleanup_fns++] = fn;
+}
+
+static void run_cleanup_fns(void)
+{
+	for (int i = g_ncleanup_fns - 1; i >= 0; i--)
+		g_cleanup_fns[i]();
+}
+
 void t_cleanup(void)
 {
+	if (getpid() == g_owner)
+		run_cleanup_fns();
 	if (!g_tmpdir[0] || getpid() != g_owner)
 		return;
 	for (int i = 0; i < g_nfiles; i++) {
@@ -347,6 +364,8 @@ void t_cleanup(void)
  * async-signal-safe calls only, then die of the same signal. */
 static void cleanup_on_signal(int sig)
 {
+	if (getpid() == g_owner)
+		run_cleanup_fns();
 	if (g_tmpdir[0] && getpid() == g_owner) {
 		for (int i = 0; i < g_nfiles; i++)
 			unlink(g_files[i]);
@@ -479,6 +498,44 @@ void t_env_clear_upager(void)
 	unsetenv("UPAGER_READAHEAD");
 }
 
+/* ------------------------------------------------------ tiers and seeds */
+
+int t_soak(void)
+{
+	const char *s = getenv("UPAGER_SOAK");
+
+	return s && *s && strcmp(s, "0") != 0;
+}
+
+uint64_t t_scale(uint64_t quick, uint64_t soak)
+{
+	return t_soak() ? soak : quick;
+}
+
+uint64_t t_seed(void)
+{
+	static uint64_t seed;
+	static int have;
+
+	if (!have) {
+		const char *s = getenv("UPAGER_SEED");
+		if (s && *s) {
+			seed = strtoull(s, NULL, 0);
+		} else {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			seed = t_mix64((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+			       (uint64_t)getpid();
+		}
+		have = 1;
+		printf("seed: 0x%llx (UPAGER_SEED=0x%llx repeats this run); tier: %s\n",
+		       (unsigned long long)seed, (unsigned long long)seed,
+		       t_soak() ? "soak (UPAGER_SOAK set)" : "quick");
+		fflush(stdout);
+	}
+	return seed;
+}
+
 /* ------------------------------------------------------------------ pager */
 
 struct upager_config t_config(size_t page_size, size_t memory_limit)
@@ -548,6 +605,7 @@ pid_t t_fork(int (*fn)(void *), void *arg)
 int t_wait_child(pid_t pid, int timeout_s)
 {
 	double end = t_now() + timeout_s;
+	long nap_ns = 50 * 1000; /* grows to 5 ms: short children cost little */
 	int status;
 
 	for (;;) {
@@ -562,8 +620,10 @@ int t_wait_child(pid_t pid, int timeout_s)
 			fprintf(stderr, "  child %d timed out after %d s\n", (int)pid, timeout_s);
 			return -1;
 		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = { 0, nap_ns };
 		nanosleep(&ts, NULL);
+		if (nap_ns < 5 * 1000 * 1000)
+			nap_ns *= 2;
 	}
 }
 
@@ -599,7 +659,7 @@ void t_init(const char *name, unsigned timeout_s)
 	atexit(t_cleanup);
 	install_crash_cleanup();
 	if (timeout_s)
-		alarm(timeout_s);
+		alarm(t_soak() ? timeout_s * 20 : timeout_s);
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		fprintf(stderr, "%s: CU_initialize_registry: %s\n", name, CU_get_error_msg());
 		exit(99);
@@ -661,6 +721,17 @@ int t_run_suite(void)
 	CU_cleanup_registry();
 	t_env_restore();
 	t_cleanup();
+	t_audit_report();
+	if (t_audit_violations() > 0)
+		ok = 0;
+	{
+		unsigned failed = tests_failed + suites_failed;
+		unsigned passed = tests_run > tests_failed ? tests_run - tests_failed : 0;
+		if (!ok && failed == 0)
+			failed = 1; /* a CUnit error, or no test ran */
+		printf("%u passed, %u failed\n", passed, failed);
+	}
+	fflush(stdout);
 	return ok ? 0 : 1;
 }
 
@@ -673,6 +744,7 @@ void t_skip(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+	printf("0 passed, 0 failed, 1 skipped\n");
 	fflush(stdout);
 	exit(77);
 }

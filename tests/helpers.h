@@ -186,6 +186,36 @@ int t_wait_child(pid_t pid, int timeout_s);
 /* "exited 3", "killed by SIGSEGV" ... for messages (static buffer). */
 const char *t_status_str(int status);
 
+/* ------------------------------------------------------ tiers and seeds */
+
+/* 1 when $UPAGER_SOAK is set to something other than "" or "0": the soak
+ * tier (`make soak`), whose programs run the same tests with larger
+ * counts.  0 in the quick tier (`make check`). */
+int t_soak(void);
+
+/* @quick in the quick tier, @soak in the soak tier. */
+uint64_t t_scale(uint64_t quick, uint64_t soak);
+
+/* The program's random seed: $UPAGER_SEED (decimal or 0x hex) if set, else
+ * drawn from the clock and the pid.  Printed on first use with the hint to
+ * repeat the run with it. */
+uint64_t t_seed(void);
+
+/* Run @fn first in t_cleanup() and in the fatal-signal path (so it must be
+ * async-signal-safe), e.g. to unmount a test file system.  Up to 4. */
+void t_on_cleanup(void (*fn)(void));
+
+/* The signal-safety audit (audit.c): calls of malloc, calloc, realloc,
+ * free and pthread_mutex_lock made inside upager's fault handler (0 unless
+ * UPAGER_AUDIT=count: by default the first such call aborts), calls
+ * checked in all, and whether the wrappers are in this build (not under
+ * ASan/TSan, which interpose the same functions). */
+long t_audit_violations(void);
+long t_audit_calls(void);
+int t_audit_active(void);
+/* Print the audit's figures (t_run_suite does, before its last line). */
+void t_audit_report(void);
+
 /* ---------------------------------------------------------- CUnit glue */
 
 /* Program setup: line-buffered output, an alarm() watchdog of @timeout_s
@@ -210,10 +240,12 @@ void t_add_suite(const char *name, const struct t_test *tests);
 void t_summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Run every registered test with the basic interface; return 0 only if no
- * assertion failed, no suite or test errored and CUnit had no error. */
+ * assertion failed, no suite or test errored and CUnit had no error.  Ends
+ * the output with the audit's figures and the line "N passed, N failed"
+ * (tests), alone on the last line. */
 int t_run_suite(void);
 
-/* Exit 77 (SKIP) after printing why. */
+/* Exit 77 (SKIP) after printing why and "0 passed, 0 failed, 1 skipped". */
 void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* The assertion behind T_CHECK / T_REQUIRE. */
