@@ -131,9 +131,18 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 
 	if (ra_pages > max_run)
 		ra_pages = (unsigned)max_run;
-	/* Never read ahead into more than half the frames. */
-	if (ra_pages > p->nframes / 2)
-		ra_pages = (unsigned)(p->nframes / 2);
+	/*
+	 * Never read ahead into more than a quarter of the unpinned frames:
+	 * with few frames, read-ahead would evict the other half of an access
+	 * that spans two pages, and the two faults would take turns for ever.
+	 */
+	{
+		int64_t pinned = atomic_load(&p->stats.nr_pinned);
+		uint64_t unpinned = p->nframes > (uint64_t)pinned ? p->nframes - (uint64_t)pinned : 0;
+
+		if (ra_pages > unpinned / 4)
+			ra_pages = (unsigned)(unpinned / 4);
+	}
 	for (k = 1; k <= ra_pages && idx + k < r->npages; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
 		uint32_t f = page_flags(pg);

@@ -352,7 +352,7 @@ struct upager {
 	pthread_mutex_t wlock;
 	struct willneed_req wq[WORKER_QUEUE];
 	unsigned wq_head, wq_len;
-	bool wstop;
+	_Atomic bool wstop;        /* read without wlock by the worker */
 	unsigned wbusy;            /* requests being served */
 	pthread_cond_t widle;
 	_Atomic uint32_t wkick;    /* futex: bumped to wake the worker */

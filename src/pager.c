@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -792,9 +793,11 @@ const char *upager_strerror(int err)
 
 	if (err == 0)
 		return "Success";
-	if (err > 0)
+	if (err == INT_MIN)
+		return "Unknown error";
+	if (err < 0)
 		err = -err;
-	s = strerrordesc_np(-err);
+	s = strerrordesc_np(err);
 	return s ? s : "Unknown error";
 }
 

@@ -273,13 +273,11 @@ static long one_kill(int fd, size_t ps, int busy, struct t_rng *r, struct figure
 		return 1;
 	}
 	long delay_us = (long)t_rand_below(r, t_soak() ? 40000 : 25000);
-	struct timespec ts = { delay_us / 1000000, (delay_us % 1000000) * 1000 };
 	/* read reports while waiting, so the pipe never fills */
 	double end = t_now() + (double)delay_us * 1e-6;
 	struct msg *log = malloc(sizeof(*log) * 4096);
 	size_t nlog = 0;
 	T_REQUIRE(log != NULL, "malloc");
-	(void)ts;
 	for (;;) {
 		double left = end - t_now();
 		if (left <= 0)
