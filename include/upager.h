@@ -179,7 +179,8 @@ UPAGER_API int upager_destroy(upager_t *pager);
  * negative or unaligned, @offset + @length overflows, bad @prot or @flags,
  * @fd not a regular file), EBADF (@fd not open for reading), EACCES
  * (UPAGER_SHARED with PROT_WRITE on a descriptor not open for writing, or
- * open with O_APPEND),
+ * open with O_APPEND), EPERM (UPAGER_SHARED with PROT_WRITE on a memfd
+ * sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE, as for mmap(2)),
  * ENOMEM (memory, address space, region table full), EFBIG (the process's
  * RLIMIT_FSIZE is below the bytes upager's memory file needs for the
  * region), EMFILE/ENFILE.

@@ -23,6 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1; glibc 2.29 */
+#endif
+
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 /* Most bytes of the pager's memfd: regions are placed below this. */
 #define MEMFD_SIZE ((uint64_t)1 << 60)
@@ -426,6 +430,18 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 	if (flags == UPAGER_SHARED && (prot & PROT_WRITE) && acc != O_RDWR) {
 		errno = EACCES;
 		return NULL;
+	}
+	if (flags == UPAGER_SHARED && (prot & PROT_WRITE)) {
+		/* A memfd sealed against writes refuses every pwrite(2) with
+		 * EPERM, so each write-back would fail for ever: refuse the
+		 * map instead, as mmap(2) does.  F_GET_SEALS fails (EINVAL)
+		 * on files that cannot be sealed.  A seal added after the map
+		 * makes write-back fail like any other write error. */
+		int seals = fcntl(fd, F_GET_SEALS);
+		if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+			errno = EPERM;
+			return NULL;
+		}
 	}
 
 	r = region_new();
