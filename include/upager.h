@@ -56,7 +56,9 @@ typedef struct upager upager_t;
 /** Open backing files for I/O with O_DIRECT where the file system allows. */
 #define UPAGER_DIRECT_IO 0x1u
 
-/** Configuration; a field left 0 takes its environment variable or default. */
+/** Configuration; a field left 0 takes its environment variable or default.
+ *  upager reads its variables (UPAGER_*, TMPDIR) with secure_getenv(3): a
+ *  set-user-ID or set-group-ID program gets the defaults. */
 struct upager_config {
 	/** Bytes per page: a power of two, >= the system page size and
 	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else 16 KiB. */
@@ -194,7 +196,8 @@ UPAGER_API void *upager_map(upager_t *pager, int fd, off_t offset, size_t length
  * @length: bytes, > 0, at most 1 TiB; rounded up to whole pages.
  *
  * Backed by an unlinked temporary file (O_TMPFILE) in $UPAGER_TMPDIR, else
- * $TMPDIR, else /var/tmp.  Readable and writable.  Free with upager_unmap().
+ * $TMPDIR, else /var/tmp (always /var/tmp in a set-user-ID program).
+ * Readable and writable.  Free with upager_unmap().
  *
  * Return: the address (aligned to the page size), or NULL with errno set to
  * EINVAL (NULL @pager, @length 0 or above 1 TiB), ENOMEM, EFBIG (as for

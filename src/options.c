@@ -2,6 +2,10 @@
  * options.c - configuration: struct upager_config, UPAGER_* environment
  * variables and built-in defaults, resolved in that order.
  *
+ * Every variable is read with secure_getenv(3): in a set-user-ID or
+ * set-group-ID program (or one with file capabilities) it reads as unset,
+ * so the caller of such a program cannot choose its settings.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"
@@ -59,10 +63,11 @@ int upager__parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* One environment variable: 0 if unset, -EINVAL if unparsable. */
+/* One environment variable: 0 if unset (or ignored in a secure-execution
+ * program), -EINVAL if unparsable. */
 static int env_size(const char *name, uint64_t *out, bool *set)
 {
-	const char *s = getenv(name);
+	const char *s = secure_getenv(name);
 
 	*set = false;
 	if (!s)
@@ -139,7 +144,7 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 		return -EINVAL;
 
 	if (c.readahead == 0) {
-		const char *s = getenv("UPAGER_READAHEAD");
+		const char *s = secure_getenv("UPAGER_READAHEAD");
 		if (s && (strcmp(s, "off") == 0 || strcmp(s, "0") == 0)) {
 			c.readahead = 0;
 		} else {

@@ -141,15 +141,20 @@ fail:
 
 /* ---- regions ------------------------------------------------------------ */
 
-/* An unlinked scratch file in $UPAGER_TMPDIR, $TMPDIR or /var/tmp. */
+/*
+ * An unlinked scratch file in $UPAGER_TMPDIR, $TMPDIR or /var/tmp.  The
+ * variables are read with secure_getenv(3): a set-user-ID program must not
+ * put its scratch data where its caller chooses (it falls back to
+ * /var/tmp).
+ */
 static int open_scratch_file(void)
 {
-	const char *dir = getenv("UPAGER_TMPDIR");
+	const char *dir = secure_getenv("UPAGER_TMPDIR");
 	char path[4096];
 	int fd;
 
 	if (!dir || !*dir)
-		dir = getenv("TMPDIR");
+		dir = secure_getenv("TMPDIR");
 	if (!dir || !*dir)
 		dir = "/var/tmp";
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -574,7 +579,7 @@ int upager_destroy(upager_t *p)
 		return 0;
 	if (!pager_ok(p))
 		return -EINVAL;
-	show = getenv("UPAGER_STATS");
+	show = secure_getenv("UPAGER_STATS");
 	if (show && strcmp(show, "1") == 0)
 		upager_print_stats(p, 2);
 	upager__worker_stop(p);

@@ -18,6 +18,18 @@
  *  - Size arithmetic: map, alloc, sync, advise, pin and unpin with lengths
  *    and addresses whose sums wrap around must fail with EINVAL, never act
  *    on a wrapped range.
+ *  - Environment of a set-user-ID program: upager reads UPAGER_* and TMPDIR
+ *    with secure_getenv(3), so the caller of a set-user-ID program chooses
+ *    neither its settings nor its scratch directory.  The program copies
+ *    itself, makes the copy set-user-ID to another user (root only: else
+ *    the case is not run) and runs it as a helper (--secure-env) with
+ *    bogus UPAGER_PAGE_SIZE, UPAGER_MEMORY_LIMIT, UPAGER_IO_DEPTH and
+ *    UPAGER_READAHEAD, UPAGER_TMPDIR and TMPDIR naming a missing directory
+ *    and UPAGER_STATS=1: it must create a pager with the defaults, keep
+ *    scratch data in /var/tmp and print no statistics.  The same helper
+ *    run without set-user-ID must see every variable (create fails with
+ *    EINVAL, alloc with ENOENT, the statistics printed), so the case
+ *    cannot pass by ignoring the environment altogether.
  *
  * Copyright (C) 2026 The upager authors.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -32,7 +44,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -319,17 +335,204 @@ static void test_wrapping_sizes(void)
 	          n);
 }
 
+/* ------------------------------------------- set-user-ID environment */
+
+/* Where the helper's UPAGER_TMPDIR and TMPDIR point: a missing directory. */
+#define MISSING_DIR "/nonexistent-upager-test-dir"
+
+/*
+ * The helper (--secure-env): a pager whose every setting comes from the
+ * environment, then scratch memory of a pager with an explicit config:
+ * written, evicted to the scratch file, read back.  Prints one line
+ * "at_secure A create C alloc E data D stats N": AT_SECURE, the first
+ * upager_create's result, the errno of upager_alloc (0: it worked), 1 if
+ * the scratch data read back intact (0 if not, -1 if not tried) and the
+ * bytes upager_destroy printed to stderr.
+ */
+static int secure_env_helper(void)
+{
+	struct upager_config c = t_config(PS, 16 * PS), env = { 0 };
+	upager_t *p = NULL, *q = NULL;
+	int create_env, alloc_err = 0, data = -1, pfd[2], saved;
+	unsigned char *m;
+	char buf[8192];
+	ssize_t printed;
+
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0 || (saved = dup(2)) < 0)
+		return 2;
+	create_env = upager_create(&p, &env);
+	if (upager_create(&q, &c) != 0)
+		return 3;
+	m = upager_alloc(q, 4 * PS);
+	if (!m) {
+		alloc_err = errno;
+	} else {
+		t_fill(m, 4 * PS, 0x5e7, 0);
+		data = upager_advise(q, m, 4 * PS, UPAGER_ADV_DONTNEED) == 0 &&
+		       t_verify_buf(m, 4 * PS, 0x5e7, 0, "scratch memory") < 0;
+		if (upager_unmap(q, m) != 0)
+			data = 0;
+	}
+	/* UPAGER_STATS=1 makes destroy print to stderr: catch it */
+	fflush(stderr);
+	dup2(pfd[1], 2);
+	if (create_env == 0)
+		upager_destroy(p);
+	upager_destroy(q);
+	fflush(stderr);
+	dup2(saved, 2);
+	printed = read(pfd[0], buf, sizeof(buf));
+	printf("at_secure %lu create %d alloc %d data %d stats %zd\n", getauxval(AT_SECURE),
+	       create_env, alloc_err, data, printed > 0 ? printed : 0);
+	return 0;
+}
+
+struct secure_run {
+	int ok; /* the helper ran and printed its line */
+	unsigned long at_secure;
+	int create, alloc, data;
+	long stats;
+};
+
+/* Run @path as the helper with the hostile environment. */
+static struct secure_run run_secure_helper(const char *path)
+{
+	static char asan[512];
+	char *envp[] = { "UPAGER_PAGE_SIZE=bogus",
+		         "UPAGER_MEMORY_LIMIT=1x",
+		         "UPAGER_IO_DEPTH=0",
+		         "UPAGER_READAHEAD=never",
+		         "UPAGER_TMPDIR=" MISSING_DIR,
+		         "TMPDIR=" MISSING_DIR,
+		         "UPAGER_STATS=1",
+		         "PATH=/usr/bin:/bin",
+		         asan, /* the sanitizers' options, when set */
+		         NULL };
+	struct secure_run r = { 0 };
+	char out[512];
+	size_t len = 0;
+	int pfd[2];
+
+	if (getenv("ASAN_OPTIONS"))
+		snprintf(asan, sizeof(asan), "ASAN_OPTIONS=%s", getenv("ASAN_OPTIONS"));
+	else
+		envp[8] = NULL;
+	T_REQUIRE(pipe2(pfd, O_CLOEXEC) == 0, "pipe2");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		execve(path, (char *[]){ "test_security", "--secure-env", NULL }, envp);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (ssize_t n; (n = read(pfd[0], out + len, sizeof(out) - 1 - len)) > 0;)
+		len += (size_t)n;
+	out[len] = 0;
+	close(pfd[0]);
+	int st = t_wait_child(pid, 30);
+	T_CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "helper %s: %s", path,
+	        t_status_str(st));
+	r.ok = sscanf(out, "at_secure %lu create %d alloc %d data %d stats %ld", &r.at_secure,
+	              &r.create, &r.alloc, &r.data, &r.stats) == 5;
+	T_CHECK(r.ok, "helper %s printed \"%s\"", path, out);
+	return r;
+}
+
+static void test_setuid_env(void)
+{
+	const char *dir;
+	char copy[4300], self[4096];
+	struct statvfs vfs;
+	struct stat vt;
+	ssize_t n;
+
+	if (geteuid() != 0) {
+		t_summary("set-user-ID environment: not run (making a set-user-ID copy of the "
+		          "program needs root)");
+		return;
+	}
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
+		t_summary("set-user-ID environment: not run (no_new_privs is set: exec ignores "
+		          "set-user-ID)");
+		return;
+	}
+	dir = t_tmpdir();
+	if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_NOSUID)) {
+		t_summary("set-user-ID environment: not run (%s is mounted nosuid)", dir);
+		return;
+	}
+	/* the set-user-ID helper runs as another user: its scratch file goes
+	 * to /var/tmp, which must be writable by all */
+	if (stat("/var/tmp", &vt) != 0 || (vt.st_mode & 01777) != 01777) {
+		t_summary("set-user-ID environment: not run (/var/tmp is not mode 1777)");
+		return;
+	}
+
+	/* The control: the helper as it is, not set-user-ID, sees it all. */
+	struct secure_run plain = run_secure_helper("/proc/self/exe");
+	T_EQ(plain.at_secure, 0);
+	T_RET(plain.create, -EINVAL);
+	T_EQ(plain.alloc, ENOENT); /* UPAGER_TMPDIR */
+	T_GE(plain.stats, 1);      /* UPAGER_STATS */
+
+	/* A copy of this program, set-user-ID to nobody (65534). */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	T_REQUIRE(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = 0;
+	snprintf(copy, sizeof(copy), "%s/setuid-helper", dir);
+	int in = open(self, O_RDONLY | O_CLOEXEC);
+	int out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+	T_REQUIRE(in >= 0 && out >= 0, "copy %s to %s: %s", self, copy, strerror(errno));
+	char buf[65536];
+	int copied = 1;
+	for (ssize_t r; (r = read(in, buf, sizeof(buf))) != 0;)
+		if (r < 0 || write(out, buf, (size_t)r) != r) {
+			copied = 0;
+			break;
+		}
+	close(in);
+	/* chown clears the set-user-ID bit: the mode comes after it */
+	int made = copied && fchown(out, 65534, 65534) == 0 && fchmod(out, 04755) == 0;
+	close(out);
+	struct secure_run suid = { 0 };
+	if (made)
+		suid = run_secure_helper(copy);
+	unlink(copy);
+	T_REQUIRE(made, "make %s set-user-ID: %s", copy, strerror(errno));
+	if (suid.ok && suid.at_secure == 0) {
+		t_summary("set-user-ID environment: not run (exec ignored the set-user-ID bit); "
+		          "control: create %d, alloc errno %d, %ld bytes of statistics",
+		          plain.create, plain.alloc, plain.stats);
+		return;
+	}
+	T_EQ(suid.at_secure, 1);
+	T_RET(suid.create, 0); /* defaults, not the bogus values */
+	T_EQ(suid.alloc, 0);   /* scratch file in /var/tmp, not MISSING_DIR */
+	T_EQ(suid.data, 1);    /* written, evicted, read back */
+	T_EQ(suid.stats, 0);   /* UPAGER_STATS=1 ignored */
+	t_summary("set-user-ID environment: bogus UPAGER_PAGE_SIZE/MEMORY_LIMIT/IO_DEPTH/"
+	          "READAHEAD, UPAGER_TMPDIR and TMPDIR " MISSING_DIR ", UPAGER_STATS=1: the "
+	          "set-user-ID helper ignored them all (create %d, alloc %d, scratch data "
+	          "intact, %ld bytes of statistics); without set-user-ID create %d, alloc "
+	          "errno %d, %ld bytes of statistics",
+	          suid.create, suid.alloc, suid.stats, plain.create, plain.alloc, plain.stats);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct t_test tests[] = {
 		{ "close-on-exec", test_cloexec },
 		{ "recycled frames", test_recycled_frames },
 		{ "wrapping sizes", test_wrapping_sizes },
+		{ "set-user-ID environment", test_setuid_env },
 		{ NULL, NULL },
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--list-fds"))
 		return list_fds();
+	if (argc > 1 && !strcmp(argv[1], "--secure-env"))
+		return secure_env_helper();
 	note_inherited();
 	t_init("test_security", 120);
 	g_seed = t_seed();
