@@ -176,6 +176,14 @@ static int64_t verify_fd(int fd, uint64_t off, uint64_t len, uint64_t seed, int 
 	return bad;
 }
 
+int64_t t_verify_mem(const void *buf, const void *expect, size_t len, uint64_t off,
+                     const char *what)
+{
+	if (!memcmp(buf, expect, len))
+		return -1;
+	return report_mismatch(buf, expect, len, off, what);
+}
+
 int64_t t_verify_fd(int fd, uint64_t off, uint64_t len, uint64_t seed)
 {
 	return verify_fd(fd, off, len, seed, 0, NULL);
@@ -360,10 +368,36 @@ void t_cleanup(void)
 	g_tmpdir[0] = 0;
 }
 
+static const char *g_name = "test";
+static unsigned g_alarm_s;
+
+/* write(2) a string, in a signal handler. */
+static void say_safe(const char *s)
+{
+	if (write(2, s, strlen(s)) < 0)
+		return;
+}
+
 /* On a fatal signal (a crash, the alarm() watchdog): remove the files with
  * async-signal-safe calls only, then die of the same signal. */
 static void cleanup_on_signal(int sig)
 {
+	if (sig == SIGALRM) {
+		char num[16];
+		int n = (int)sizeof(num);
+		unsigned v = g_alarm_s;
+
+		num[--n] = 0;
+		do
+			num[--n] = (char)('0' + v % 10);
+		while ((v /= 10) && n > 0);
+		say_safe("HANG: ");
+		say_safe(g_name);
+		say_safe(getpid() == g_owner ? " still running after " : " (a forked child) "
+		                                                         "still running after ");
+		say_safe(num + n);
+		say_safe(" s: killed by its alarm() hang guard\n");
+	}
 	if (getpid() == g_owner)
 		run_cleanup_fns();
 	if (g_tmpdir[0] && getpid() == g_owner) {
@@ -596,7 +630,8 @@ pid_t t_fork(int (*fn)(void *), void *arg)
 	if (pid == 0) {
 		struct rlimit rl = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &rl);
-		alarm(15);
+		g_alarm_s = (unsigned)t_scale(2 * T_HANG_S, 40 * T_HANG_S);
+		alarm(g_alarm_s);
 		_exit(fn(arg) & 0xff);
 	}
 	return pid;
@@ -617,7 +652,8 @@ int t_wait_child(pid_t pid, int timeout_s)
 		if (t_now() > end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			fprintf(stderr, "  child %d timed out after %d s\n", (int)pid, timeout_s);
+			fprintf(stderr, "  HANG: child %d still running after %d s (hang guard): "
+			        "killed\n", (int)pid, timeout_s);
 			return -1;
 		}
 		struct timespec ts = { 0, nap_ns };
@@ -625,6 +661,25 @@ int t_wait_child(pid_t pid, int timeout_s)
 		if (nap_ns < 5 * 1000 * 1000)
 			nap_ns *= 2;
 	}
+}
+
+int t_wait_until(int (*done)(void *), void *arg, const char *what)
+{
+	const int guard = (int)t_scale(T_HANG_S, 20 * T_HANG_S);
+	double end = t_now() + guard;
+	long nap_ns = 50 * 1000;
+
+	while (!done(arg)) {
+		if (t_now() > end) {
+			fprintf(stderr, "  HANG: waited %d s (hang guard) for %s\n", guard, what);
+			return -1;
+		}
+		struct timespec ts = { 0, nap_ns };
+		nanosleep(&ts, NULL);
+		if (nap_ns < 5 * 1000 * 1000)
+			nap_ns *= 2;
+	}
+	return 0;
 }
 
 const char *t_status_str(int status)
@@ -645,7 +700,6 @@ const char *t_status_str(int status)
 
 /* ---------------------------------------------------------- CUnit glue */
 
-static const char *g_name = "test";
 enum { MAX_SUMMARY = 64 };
 static char *g_summary[MAX_SUMMARY];
 static int g_nsummary;
@@ -658,8 +712,10 @@ void t_init(const char *name, unsigned timeout_s)
 	g_owner = getpid();
 	atexit(t_cleanup);
 	install_crash_cleanup();
-	if (timeout_s)
-		alarm(t_soak() ? timeout_s * 20 : timeout_s);
+	if (timeout_s) {
+		g_alarm_s = t_soak() ? timeout_s * 20 : timeout_s;
+		alarm(g_alarm_s);
+	}
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		fprintf(stderr, "%s: CU_initialize_registry: %s\n", name, CU_get_error_msg());
 		exit(99);

@@ -84,6 +84,12 @@ int64_t t_verify_fd_zero(int fd, uint64_t off, uint64_t len);
 /* Compare file bytes [@off, @off + @len) of @fd with @expect. */
 int64_t t_verify_fd_buf(int fd, uint64_t off, const void *expect, size_t len);
 
+/* Compare @buf with the reference @expect (@len bytes each), e.g. a copy
+ * built from the pattern in ordinary memory.  Return -1 if they match, else
+ * the offset (@off-based) of the first mismatch, which is also printed. */
+int64_t t_verify_mem(const void *buf, const void *expect, size_t len, uint64_t off,
+                     const char *what);
+
 /* FNV-1a 64 of the whole file, read with pread(2); 0 on read error. */
 uint64_t t_file_checksum(int fd);
 
@@ -175,13 +181,31 @@ int t_io_uring_works(void);
 
 /* ------------------------------------------------------------- processes */
 
+/*
+ * The hang guard, in seconds: how long a test waits for an event (a child's
+ * exit, a report through a pipe, a counter another thread bumps) before it
+ * declares a hang.  Never a time budget: a test waits for the event itself,
+ * and a loaded machine may be many times slower than an idle one, so the
+ * guard is far above any healthy wait.  Hangs are reported as "HANG: ...".
+ */
+#define T_HANG_S 120
+
 /* Fork a child that calls fn(arg) with no core dumps and _exit()s with its
- * result (& 0xff).  Returns the pid, or -1. */
+ * result (& 0xff).  The child gets an alarm() of twice the hang guard (20
+ * times that in the soak tier), in case its parent dies.  Returns the pid,
+ * or -1. */
 pid_t t_fork(int (*fn)(void *), void *arg);
 
 /* waitpid(2) with a timeout in seconds (the child is killed with SIGKILL
- * after it).  Returns the status, or -1 on error/timeout. */
+ * after it, and the hang reported).  Returns the status, or -1 on
+ * error/timeout.  Pass T_HANG_S unless the caller has a reason. */
 int t_wait_child(pid_t pid, int timeout_s);
+
+/* Wait until @done(@arg) returns non-zero, polling it with naps growing
+ * from 50 us to 5 ms, for at most T_HANG_S seconds (20 times that in the
+ * soak tier).  Returns 0 once it is done, -1 on a hang (reported with
+ * @what).  Safe in a forked child (no CUnit call). */
+int t_wait_until(int (*done)(void *), void *arg, const char *what);
 
 /* "exited 3", "killed by SIGSEGV" ... for messages (static buffer). */
 const char *t_status_str(int status);
@@ -219,7 +243,8 @@ void t_audit_report(void);
 /* ---------------------------------------------------------- CUnit glue */
 
 /* Program setup: line-buffered output, an alarm() watchdog of @timeout_s
- * seconds (SIGALRM kills a hung test, a FAIL), t_env_clear_upager(), the
+ * seconds, 20 times that in the soak tier (a hang guard: SIGALRM prints
+ * "HANG: ..." and kills a hung program, a FAIL), t_env_clear_upager(), the
  * CUnit registry, and handlers of fatal signals (SIGALRM, SIGBUS, SIGABRT,
  * SIGTERM, ...) that remove the temporary files and then die of the same
  * signal.  Children inherit those handlers; a child that must die of the
