@@ -8,6 +8,12 @@
  * and, after sync and unmap, in the file with pread(2).  A second test has
  * 8 threads reading a read-only pattern region and checking every value.
  *
+ * The quick tier runs a thousand-odd operations per thread (nearly every
+ * one faults: the region is 32 to 64 times the limit); the soak tier
+ * (UPAGER_SOAK=1) 13 to 20 times more.  Nothing depends on timing: the
+ * workers stop halfway until the main thread has begun a sync, so at
+ * least one sync runs between their stores whatever the scheduler does.
+ *
  * CUnit is not thread-safe: the threads only count, the main thread
  * asserts.
  *
@@ -47,6 +53,12 @@ struct worker {
 
 static atomic_int g_running;
 
+/* The main thread's syncs begun; the workers wait at half their operations
+ * until it is non-zero. */
+static pthread_mutex_t g_sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_sync_cond = PTHREAD_COND_INITIALIZER;
+static unsigned g_syncs_begun;
+
 static void *rw_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -54,6 +66,12 @@ static void *rw_worker(void *arg)
 
 	pthread_barrier_wait(w->start);
 	for (unsigned k = 0; k < w->nops; k++) {
+		if (k == w->nops / 2) {
+			pthread_mutex_lock(&g_sync_lock);
+			while (g_syncs_begun == 0)
+				pthread_cond_wait(&g_sync_cond, &g_sync_lock);
+			pthread_mutex_unlock(&g_sync_lock);
+		}
 		uint64_t x = t_rand(&r);
 		size_t j = (size_t)(x >> 1) % w->nref;
 		volatile uint64_t *word = (volatile uint64_t *)(w->m + (j * NTHREADS + (size_t)w->id) * 8);
@@ -94,6 +112,7 @@ static void threads_rw(size_t ps, size_t nframes, size_t len, unsigned nops, uin
 	T_REQUIRE(m != NULL, "upager_map: %s", strerror(errno));
 	pthread_barrier_init(&start, NULL, NTHREADS + 1);
 	atomic_store(&g_running, NTHREADS);
+	g_syncs_begun = 0;
 	for (int i = 0; i < NTHREADS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].id = i;
@@ -112,8 +131,13 @@ static void threads_rw(size_t ps, size_t nframes, size_t len, unsigned nops, uin
 		T_REQUIRE(e == 0, "pthread_create: %s", strerror(e));
 	}
 	pthread_barrier_wait(&start);
-	/* the main thread syncs and reads the statistics meanwhile */
-	while (atomic_load(&g_running) > 0) {
+	/* the main thread syncs and reads the statistics meanwhile (the
+	 * nap only spaces the syncs out; nothing waits on it) */
+	do {
+		pthread_mutex_lock(&g_sync_lock);
+		g_syncs_begun++;
+		pthread_cond_broadcast(&g_sync_cond);
+		pthread_mutex_unlock(&g_sync_lock);
 		int r = upager_sync(p, m, 0);
 		syncs++;
 		if (r) {
@@ -125,7 +149,7 @@ static void threads_rw(size_t ps, size_t nframes, size_t len, unsigned nops, uin
 		else if (st.nr_resident > st.nr_frames)
 			stat_errors++;
 		usleep(2000);
-	}
+	} while (atomic_load(&g_running) > 0);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(w[i].tid, NULL);
 	pthread_barrier_destroy(&start);
@@ -191,12 +215,12 @@ static void threads_rw(size_t ps, size_t nframes, size_t len, unsigned nops, uin
 
 static void test_threads_rw_4k(void)
 {
-	threads_rw(4096, 16, 2 * MiB, 20000, 0x8100);
+	threads_rw(4096, 16, 2 * MiB, (unsigned)t_scale(1500, 20000), 0x8100);
 }
 
 static void test_threads_rw_16k(void)
 {
-	threads_rw(16384, 16, 4 * MiB, 10000, 0x8200);
+	threads_rw(16384, 16, 4 * MiB, (unsigned)t_scale(750, 10000), 0x8200);
 }
 
 /* ---------------------------------------------------- shared read-only */
@@ -243,7 +267,8 @@ static void *ro_worker(void *arg)
 
 static void test_threads_readonly(void)
 {
-	const size_t ps = 4096, nframes = 16, len = 4 * MiB;
+	/* 32 (soak: 64) times the limit */
+	const size_t ps = 4096, nframes = 16, len = t_scale(2, 4) * MiB;
 	const uint64_t seed = 0x8300;
 	struct upager_config c = t_config(ps, nframes * ps);
 	upager_t *p = t_create(&c);
@@ -263,7 +288,7 @@ static void test_threads_readonly(void)
 		r[i].len = len;
 		r[i].seed = seed * 17 + (uint64_t)i;
 		r[i].pattern_seed = seed;
-		r[i].nops = 20000;
+		r[i].nops = (unsigned)t_scale(1000, 20000);
 		r[i].start = &start;
 		r[i].first_bad = -1;
 		int e = pthread_create(&r[i].tid, NULL, ro_worker, &r[i]);
@@ -278,6 +303,8 @@ static void test_threads_readonly(void)
 		        (long long)r[i].first_bad);
 	}
 	pthread_barrier_destroy(&start);
+	/* every byte through the pointer, after the threads' evictions */
+	T_VERIFIED(t_verify_buf(m, len, seed, 0, "read-only region after the readers"));
 	t_stats(p, &st);
 	T_LE(st.nr_resident_peak, st.nr_frames);
 	T_EQ(st.nr_dirty, 0);
@@ -287,7 +314,7 @@ static void test_threads_readonly(void)
 	T_VERIFIED(t_verify_fd(fd, 0, len, seed));
 	close(fd);
 	t_summary("%d threads reading a read-only %zu KiB region under %zu frames: %llu values "
-	          "all equal to the pattern (%.1f s)",
+	          "all equal to the pattern, then every byte (%.1f s)",
 	          NTHREADS, len / 1024, nframes, (unsigned long long)reads, t_now() - t0);
 }
 
