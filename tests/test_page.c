@@ -103,14 +103,21 @@ static void test_lock_contention(void)
 	T_EQ(page_flags(&shared_pg), PG_RESIDENT); /* no lock or waiter bit left */
 }
 
+static int has_waiter(void *arg)
+{
+	return (page_flags(arg) & PG_WAITERS) != 0;
+}
+
+/* The holder: once the waiter has announced itself (PG_WAITERS: it is
+ * about to sleep on the futex, or sleeps), publish a change and unlock. */
 static void *late_unlocker(void *arg)
 {
 	struct upager_page *pg = arg;
+	intptr_t saw = t_wait_until(has_waiter, pg, "the page lock's waiter") == 0;
 
-	usleep(50000);
 	page_set(pg, PG_RESIDENT);
 	upager__page_unlock(pg);
-	return NULL;
+	return (void *)saw;
 }
 
 /* A waiter sleeps until the holder unlocks, then sees the holder's work. */
@@ -118,15 +125,17 @@ static void test_wait_wakes(void)
 {
 	struct upager_page pg = { .flags = 0 };
 	pthread_t t;
-	double t0 = t_now();
+	void *saw = NULL;
 
 	T_REQUIRE(upager__page_trylock(&pg), "lock");
 	T_REQUIRE(pthread_create(&t, NULL, late_unlocker, &pg) == 0, "pthread_create");
 	upager__page_lock(&pg); /* sleeps until late_unlocker runs */
-	T_CHECK(t_now() - t0 >= 0.04, "waited for the holder (%.3f s)", t_now() - t0);
 	T_CHECK(page_flags(&pg) & PG_RESIDENT, "holder's change visible");
+	T_CHECK(page_flags(&pg) == (PG_RESIDENT | PG_LOCKED),
+	        "after the wake: locked, no waiter bit left (flags %#x)", page_flags(&pg));
 	upager__page_unlock(&pg);
-	pthread_join(t, NULL);
+	pthread_join(t, &saw);
+	T_CHECK(saw != NULL, "the waiter never set PG_WAITERS: it did not sleep");
 }
 
 static void test_parse_size(void)
