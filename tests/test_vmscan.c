@@ -177,6 +177,13 @@ static void test_pinned_skipped(void)
 	T_RET(upager_destroy(p), 0);
 }
 
+static int willneed_done(void *arg)
+{
+	struct upager_stats st;
+
+	return upager_stats(arg, &st) == 0 && st.pgpgin >= 32;
+}
+
 /* WILLNEED pages a range in on the pager's thread and returns at once;
  * the touches that follow are minor faults with the file's bytes. */
 static void test_willneed(void)
@@ -187,16 +194,14 @@ static void test_willneed(void)
 	upager_t *p = t_create(&cfg);
 	struct upager_stats st;
 	uint8_t *m = upager_map(p, fd, 0, npages * PAGE, PROT_READ, UPAGER_SHARED);
-	double t0;
 
 	T_REQUIRE(m != NULL, "map");
 	T_RET(upager_advise(p, m, npages * PAGE, UPAGER_ADV_RANDOM), 0);
 	T_RET(upager_advise(p, m + 8 * PAGE, 32 * PAGE, UPAGER_ADV_WILLNEED), 0);
-	t0 = t_now();
-	do {
-		usleep(1000);
-		t_stats(p, &st);
-	} while (st.pgpgin < 32 && t_now() - t0 < 10);
+	/* the pager's thread reads them: wait for its 32 page-ins */
+	T_CHECK(t_wait_until(willneed_done, p, "the 32 WILLNEED page-ins") == 0,
+	        "WILLNEED pages never all read");
+	t_stats(p, &st);
 	T_EQ(st.pgpgin, 32);
 	T_EQ(st.pgfault, 0);
 	for (uint64_t i = 8; i < 40; i++)
