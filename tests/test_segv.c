@@ -220,7 +220,7 @@ static int run(int kind, int fd, struct msg *msg)
 	pid_t pid = t_fork(child, &a);
 	T_REQUIRE(pid > 0, "fork: %s", strerror(errno));
 	close(pfd[1]);
-	int status = t_wait_child(pid, 20);
+	int status = t_wait_child(pid, T_HANG_S);
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	if (read(pfd[0], msg, sizeof(*msg)) != sizeof(*msg))
 		msg->tag = 0;

@@ -157,7 +157,7 @@ static int run_child(int (*fn)(void *), struct child_arg *a, struct msg *ready, 
 	pid_t pid = t_fork(fn, a);
 	T_REQUIRE(pid > 0, "fork: %s", strerror(errno));
 	close(pfd[1]);
-	int status = t_wait_child(pid, 20);
+	int status = t_wait_child(pid, T_HANG_S);
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	while (read(pfd[0], &m, sizeof(m)) == sizeof(m)) {
 		if (m.tag == 'R')
@@ -296,6 +296,13 @@ static void test_short_read(void)
 	t_summary("a short read completion is completed: the page holds the file's bytes");
 }
 
+static int io_error_counted(void *arg)
+{
+	struct upager_stats st;
+
+	return upager_stats(arg, &st) == 0 && st.io_errors >= 1;
+}
+
 /* WILLNEED whose reads fail: no signal at advise time, and the pages read
  * right once the error is gone. */
 static int child_willneed_error(void *arg)
@@ -310,14 +317,12 @@ static int child_willneed_error(void *arg)
 	upager__inject_io(UPAGER_IO_READ, 1, -EIO, 1);
 	if (upager_advise(p, (void *)(m + 20 * a->ps), 4 * a->ps, UPAGER_ADV_WILLNEED))
 		return C_SETUP;
-	/* wait for the background reads to fail */
-	for (int i = 0; i < 200 && upager__inject_count() < 1; i++)
-		usleep(5000);
-	usleep(50000);
-	if (upager__inject_count() < 1)
+	/* wait for the pager's thread to count the failed read (it stops the
+	 * request there) */
+	if (t_wait_until(io_error_counted, p, "the failed WILLNEED read") < 0)
 		return C_INJECT;
 	upager__inject_clear();
-	if (upager_stats(p, &st) || st.io_errors < 1)
+	if (upager__inject_count() < 1 || upager_stats(p, &st) || st.io_errors < 1)
 		return C_INJECT;
 	if (t_verify_buf(m + 20 * a->ps, 4 * a->ps, SEED, 20 * a->ps, "after failed WILLNEED") >= 0)
 		return C_PATTERN;
