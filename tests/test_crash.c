@@ -6,8 +6,10 @@
  * (whole region or a range) and DONTNEED; after every such call that
  * returned 0 it reports, through a pipe, the version of each page of the
  * range that was completely in memory before the call began.  The parent
- * kills the child with SIGKILL at a random moment, then reads the file with
- * plain pread(2) and checks every 8-byte word:
+ * kills the child with SIGKILL at a random moment (in every other group of
+ * six kills counted from the child's first reported sync, so that kills
+ * after a sync do not depend on the machine's speed), then reads the file
+ * with plain pread(2) and checks every 8-byte word:
  *
  *  - each word holds either the file's initial bytes or a word the child
  *    wrote to that page: words encode (version, a hash of page, word and
@@ -223,6 +225,7 @@ static int child_main(void *arg)
 struct figures {
 	long kills, syncs, dontneeds, pages, newer, mixed_quiet, mixed_busy, violations;
 	long kills_by_ps[3];
+	long waited, synced_first; /* kills after a sync: wanted, and done so */
 };
 
 static int reset_file(int fd, size_t ps, uint64_t seed)
@@ -239,9 +242,12 @@ static int reset_file(int fd, size_t ps, uint64_t seed)
 	return 0;
 }
 
-/* One kill; return the violations found. */
-static long one_kill(int fd, size_t ps, int busy, struct t_rng *r, struct figures *fig,
-                     long kill_no)
+/* One kill; return the violations found.  With @after_sync, the kill's
+ * random moment is counted from the child's first reported sync, not from
+ * its start, so that kills after a sync happen whatever the machine's
+ * speed. */
+static long one_kill(int fd, size_t ps, int busy, int after_sync, struct t_rng *r,
+                     struct figures *fig, long kill_no)
 {
 	struct child_cfg cfg = { .ps = ps, .busy = busy, .fd = fd };
 	uint64_t fseed = t_rand(r);
@@ -259,12 +265,16 @@ static long one_kill(int fd, size_t ps, int busy, struct t_rng *r, struct figure
 	pid_t pid = t_fork(child_main, &cfg);
 	T_REQUIRE(pid > 0, "fork");
 	close(pfd[1]);
-	/* wait for 'R' (at most 20 s), then kill at a random moment */
+	/* wait for 'R' (the hang guard at most), with @after_sync for the
+	 * first 'S' too, then kill at a random moment */
 	struct pollfd pr = { pfd[0], POLLIN, 0 };
-	ssize_t n = poll(&pr, 1, 20000) > 0 ? read(pfd[0], &mm, sizeof(mm)) : -1;
+	ssize_t n = poll(&pr, 1, T_HANG_S * 1000) > 0 ? read(pfd[0], &mm, sizeof(mm)) : -1;
 	if (n != sizeof(mm) || mm.type != 'R') {
+		if (n < 0)
+			fprintf(stderr, "  HANG: kill %ld: the child did not start in %d s\n", kill_no,
+			        T_HANG_S);
 		kill(pid, SIGKILL);
-		status = t_wait_child(pid, 10);
+		status = t_wait_child(pid, T_HANG_S);
 		close(pfd[0]);
 		if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 10 &&
 		    !t_io_uring_works())
@@ -272,12 +282,33 @@ static long one_kill(int fd, size_t ps, int busy, struct t_rng *r, struct figure
 		T_CHECK(0, "kill %ld: child did not start (%s)", kill_no, t_status_str(status));
 		return 1;
 	}
-	long delay_us = (long)t_rand_below(r, t_soak() ? 40000 : 25000);
-	/* read reports while waiting, so the pipe never fills */
-	double end = t_now() + (double)delay_us * 1e-6;
 	struct msg *log = malloc(sizeof(*log) * 4096);
 	size_t nlog = 0;
 	T_REQUIRE(log != NULL, "malloc");
+	if (after_sync) {
+		fig->waited++;
+		for (;;) {
+			struct pollfd pf = { pfd[0], POLLIN, 0 };
+			int pr_ = poll(&pf, 1, T_HANG_S * 1000);
+			if (pr_ <= 0 || read(pfd[0], &mm, sizeof(mm)) != sizeof(mm)) {
+				/* the child died (its status says how) or hung */
+				if (pr_ == 0)
+					fprintf(stderr, "  HANG: kill %ld: no sync reported in %d s\n",
+					        kill_no, T_HANG_S);
+				break;
+			}
+			log[nlog++] = mm;
+			if (mm.type == 'S') {
+				fig->synced_first++;
+				break;
+			}
+			if (mm.type == 'E' || nlog == 4096)
+				break;
+		}
+	}
+	long delay_us = (long)t_rand_below(r, t_soak() ? 40000 : 25000);
+	/* read reports while waiting, so the pipe never fills */
+	double end = t_now() + (double)delay_us * 1e-6;
 	for (;;) {
 		double left = end - t_now();
 		if (left <= 0)
@@ -291,7 +322,7 @@ static long one_kill(int fd, size_t ps, int busy, struct t_rng *r, struct figure
 		}
 	}
 	kill(pid, SIGKILL);
-	status = t_wait_child(pid, 10);
+	status = t_wait_child(pid, T_HANG_S);
 	while (read(pfd[0], &mm, sizeof(mm)) == sizeof(mm))
 		if (nlog < 4096)
 			log[nlog++] = mm;
@@ -389,7 +420,8 @@ static void test_kills(void)
 	for (long k = 0; k < kills; k++) {
 		int si = (int)(k % 3);
 		int busy = (int)((k / 3) % 2);
-		long v = one_kill(fd, sizes[si], busy, &r, &fig, k);
+		int after_sync = (int)((k / 6) % 2);
+		long v = one_kill(fd, sizes[si], busy, after_sync, &r, &fig, k);
 		fig.kills++;
 		fig.kills_by_ps[si]++;
 		fig.violations += v;
@@ -399,15 +431,18 @@ static void test_kills(void)
 		}
 	}
 	close(fd);
-	printf("  figures: %ld kills (4/16/64 KiB pages: %ld/%ld/%ld) in %.1f s, %ld syncs and "
-	       "%ld DONTNEEDs reported, %ld pages checked, %ld newer than their last sync, "
-	       "%ld torn by the kill (quiet child), %ld caught mid-update by a sync (busy "
-	       "child), %ld violations\n",
-	       fig.kills, fig.kills_by_ps[0], fig.kills_by_ps[1], fig.kills_by_ps[2], t_now() - t0,
-	       fig.syncs, fig.dontneeds, fig.pages, fig.newer, fig.mixed_quiet, fig.mixed_busy,
-	       fig.violations);
+	printf("  figures: %ld kills (4/16/64 KiB pages: %ld/%ld/%ld; %ld after a sync) in %.1f "
+	       "s, %ld syncs and %ld DONTNEEDs reported, %ld pages checked, %ld newer than "
+	       "their last sync, %ld torn by the kill (quiet child), %ld caught mid-update by a "
+	       "sync (busy child), %ld violations\n",
+	       fig.kills, fig.kills_by_ps[0], fig.kills_by_ps[1], fig.kills_by_ps[2],
+	       fig.synced_first, t_now() - t0, fig.syncs, fig.dontneeds, fig.pages, fig.newer,
+	       fig.mixed_quiet, fig.mixed_busy, fig.violations);
 	T_EQ(fig.violations, 0);
-	T_GE(fig.syncs, 1);
+	/* every other group of six kills waited for a sync: no timing */
+	T_GE(fig.waited, 1);
+	T_EQ(fig.synced_first, fig.waited);
+	T_GE(fig.syncs, fig.synced_first);
 	t_summary("crash consistency: %ld SIGKILLs, %ld syncs + %ld DONTNEEDs reported, %ld "
 	          "pages checked word by word, %ld pages torn by the kill (quiet child), %ld "
 	          "mixed by syncs during writes (busy child), %ld violations",
