@@ -7,9 +7,9 @@
  *    reaches the file;
  *  - an application signal handler (SIGUSR1, sent every few microseconds
  *    by another thread with pthread_kill) touches managed memory while the
- *    main thread faults pages in and calls sync, DONTNEED, pin: no
- *    deadlock (a forked child, with a time limit), data right on both
- *    sides;
+ *    main thread faults pages in and calls sync, DONTNEED, pin, until both
+ *    have done a set number of touches: no deadlock (a forked child, with
+ *    a hang guard), data right on both sides;
  *  - fork(): in the child a touch of the parent's managed memory dies by
  *    SIGSEGV, every upager call on the parent's pager fails with -EINVAL
  *    (map/alloc: NULL, errno EINVAL), the child can make and use a pager of
@@ -78,9 +78,10 @@ static void child_say(const char *fmt, ...)
 		_exit(98);
 }
 
-/* Fork @fn with a pipe for child_say(); wait up to @timeout_s; the
- * child's messages go to @out (may be NULL).  Return the status. */
-static int run_child(int (*fn)(void *), void *arg, int timeout_s, char *out, size_t outlen)
+/* Fork @fn with a pipe for child_say(); wait for it to end (a hang guard
+ * only: T_HANG_S, ten times that in the soak tier); the child's messages go
+ * to @out (may be NULL).  Return the status, -1 for a hang. */
+static int run_child(int (*fn)(void *), void *arg, char *out, size_t outlen)
 {
 	int pfd[2], status;
 
@@ -90,7 +91,7 @@ static int run_child(int (*fn)(void *), void *arg, int timeout_s, char *out, siz
 	g_pipe_wr = -1;
 	close(pfd[1]);
 	T_REQUIRE(pid > 0, "fork");
-	status = t_wait_child(pid, timeout_s);
+	status = t_wait_child(pid, (int)t_scale(T_HANG_S, 10 * T_HANG_S));
 	if (out && outlen) {
 		ssize_t n;
 		size_t len = 0;
@@ -240,9 +241,10 @@ static int child_signals(void *arg)
 	pthread_t t;
 	struct t_rng r = { g_seed };
 	unsigned long touches = 0, bad = 0, api = 0;
-	double t0 = t_now(), secs = (double)t_scale(2, 30);
+	/* counts, not a time: a loaded machine only takes longer */
+	const unsigned long min_touches = t_scale(2048, 32768);
+	const long min_runs = (long)t_scale(1000, 20000);
 
-	alarm((unsigned)secs + 60); /* t_fork's 15 s are too few in the soak tier */
 	H.apages = 256;
 	H.a = upager_map(p, fd, 0, H.apages * PS, PROT_READ | PROT_WRITE, UPAGER_SHARED);
 	H.b = upager_alloc(p, 64 * PS);
@@ -253,7 +255,7 @@ static int child_signals(void *arg)
 	signal(SIGUSR1, usr1);
 	if (pthread_create(&t, NULL, sender, NULL))
 		return 12;
-	while (t_now() - t0 < secs) {
+	while (touches < min_touches || H.count < min_runs) {
 		size_t pg = (size_t)t_rand_below(&r, H.apages);
 		size_t off = pg * PS + (size_t)t_rand_below(&r, PS / 8) * 8;
 		uint64_t v;
@@ -295,8 +297,6 @@ static int child_signals(void *arg)
 	          touches, api, atomic_load(&H.sent), (int)H.count, (int)H.bad, bad);
 	if (H.bad || bad)
 		return 13;
-	if (H.count < 100)
-		return 14;
 	if (upager_unmap(p, H.a) || upager_unmap(p, H.b) || upager_destroy(p))
 		return 15;
 	return 0;
@@ -306,13 +306,12 @@ static void test_signal_handler(void)
 {
 	int fd = t_make_file(256 * PS, g_seed, NULL, 0);
 	char out[1024];
-	int status = run_child(child_signals, (void *)(intptr_t)fd, t_soak() ? 120 : 30, out,
-	                       sizeof(out));
+	int status = run_child(child_signals, (void *)(intptr_t)fd, out, sizeof(out));
 
 	printf("  %s", out);
 	T_CHECK(exited(status, 0),
-	        "SIGUSR1 handler touching managed memory: child %s (13: wrong data, 14: too few "
-	        "handler runs, a time-out: deadlock)",
+	        "SIGUSR1 handler touching managed memory: child %s (13: wrong data, a hang: "
+	        "deadlock)",
 	        t_status_str(status));
 	close(fd);
 	t_summary("an application SIGUSR1 handler (pthread_kill every ~20 us) reading and "
@@ -357,15 +356,14 @@ static int child_overflow(void *arg)
 	if (!m || m[5] != t_pattern(g_seed, 5))
 		return 11;
 	setrlimit(RLIMIT_STACK, &rl);
-	alarm(20);
 	return recurse(0);
 }
 
 static void test_crashes(void)
 {
 	int fd = t_make_file(8 * PS, g_seed, NULL, 0);
-	int s1 = run_child(child_null, (void *)(intptr_t)fd, 20, NULL, 0);
-	int s2 = run_child(child_overflow, (void *)(intptr_t)fd, 30, NULL, 0);
+	int s1 = run_child(child_null, (void *)(intptr_t)fd, NULL, 0);
+	int s2 = run_child(child_overflow, (void *)(intptr_t)fd, NULL, 0);
 
 	T_CHECK(killed_by(s1, SIGSEGV), "NULL dereference in a process with a pager: %s, "
 	                                "expected death by SIGSEGV",
@@ -463,8 +461,8 @@ static void test_fork(void)
 	/* dirty and resident pages, some evicted */
 	t_fill(a.m, 12 * PS, s1, 0);
 
-	int st_touch = run_child(child_fork_touch, &a, 20, NULL, 0);
-	int st_api = run_child(child_fork_api, &a, 30, out, sizeof(out));
+	int st_touch = run_child(child_fork_touch, &a, NULL, 0);
+	int st_api = run_child(child_fork_api, &a, out, sizeof(out));
 	if (out[0])
 		printf("  child said: %s", out);
 	/* the parent goes on: more writes, evictions, the file */
@@ -662,7 +660,7 @@ static void test_mprotect_enomem(void)
 	struct mp_report rep;
 	char out[4096];
 	long points = 0, sigbus = 0, enomem = 0, viol = 0, died = 0, fired = 0;
-	int status = run_child(child_mprotect, &a, 30, out, sizeof(out));
+	int status = run_child(child_mprotect, &a, out, sizeof(out));
 
 	T_REQUIRE(exited(status, 0) && parse_report(out, &rep),
 	          "the mprotect workload without injection failed: %s %s", t_status_str(status),
@@ -675,17 +673,22 @@ static void test_mprotect_enomem(void)
 			a.persistent = pers;
 			reset_mp_file(fd);
 			points++;
-			status = run_child(child_mprotect, &a, 10, out, sizeof(out));
+			status = run_child(child_mprotect, &a, out, sizeof(out));
 			if (!parse_report(out, &rep) || !rep.done) {
 				T_CHECK(0, "mprotect ENOMEM %s at change %ld: child %s", pers ? "persistent" : "once",
 				        n, t_status_str(status));
 				viol++;
-				/* LIBRARY BUG (reported): with mprotect failing for
-				 * good, upager__set_access() and
-				 * upager__deactivate_some() recurse into each other
-				 * without end (the child spins until killed) */
+				/* A hang costs the whole hang guard: one ends
+				 * the sweep.  (Seen once: with mprotect failing
+				 * for good, upager__set_access() and
+				 * upager__deactivate_some() recursed into each
+				 * other without end.) */
+				if (status == -1) {
+					T_CHECK(0, "a run hung: sweep stopped");
+					goto out;
+				}
 				if (++died == 3) {
-					T_CHECK(0, "3 runs died or hung: sweep stopped");
+					T_CHECK(0, "3 runs died: sweep stopped");
 					goto out;
 				}
 				continue;
@@ -865,7 +868,7 @@ static void test_map_count(void)
 {
 	int fd = t_make_file(4096 * PS, g_seed, NULL, 0);
 	char out[1024];
-	int status = run_child(child_map_count, (void *)(intptr_t)fd, 60, out, sizeof(out));
+	int status = run_child(child_map_count, (void *)(intptr_t)fd, out, sizeof(out));
 
 	printf("  %s", out);
 	T_CHECK(exited(status, 0), "upager near vm.max_map_count: child %s (13: wrong data or "
