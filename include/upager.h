@@ -129,6 +129,9 @@ struct upager_stats {
 	uint64_t io_errors;        /**< failed reads and writes */
 	uint64_t sigbus;           /**< faults answered with SIGBUS */
 	uint64_t fault_ns_hist[UPAGER_HIST_BUCKETS]; /**< fault service time */
+	uint64_t sigbus_nomem;     /**< of sigbus, the faults that found no frame:
+	                                every frame pinned or holding a dirty
+	                                page whose write-back kept failing */
 };
 
 /**

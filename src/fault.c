@@ -110,6 +110,9 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * @access:   0 (leave inaccessible, as WILLNEED does), or PG_READ /
  *            PG_READ | PG_WRITE for @idx; read-ahead pages get PG_READ
  *            except the last, the marker.
+ * @demand:   @idx itself was demanded (a fault, a pin): wait for its frame
+ *            (upager__frame_alloc).  Without it (read-ahead, WILLNEED)
+ *            nothing waits, and -ENOMEM only means "not now".
  *
  * Read-ahead pages are taken only if free of locks and not resident, and
  * stop at the first page that comes from another source.  @idx stays
@@ -119,7 +122,7 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * frame could be had; -EIO etc.: the read failed; @idx not resident).
  */
 int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pages,
-                           uint32_t access)
+                           uint32_t access, bool demand)
 {
 	struct upager *p = r->pager;
 	uint32_t f0 = page_flags(&r->pages[idx]);
@@ -161,7 +164,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	for (k = 0; k < n; k++) {
 		uint32_t fi;
 
-		if (upager__frame_alloc(p, frame_owner(r, idx + k), &fi, k == 0) != 0) {
+		if (upager__frame_alloc(p, frame_owner(r, idx + k), &fi, k == 0 && demand) != 0) {
 			if (k == 0) {
 				for (unsigned j = 1; j < n; j++)
 					upager__page_unlock(&r->pages[idx + j]);
@@ -279,7 +282,7 @@ static void readahead_next(struct upager_region *r, uint64_t next)
 		return;
 	if (!(page_flags(pg) & PG_RESIDENT)) {
 		w = upager__ra_window(r, next);
-		if (w && upager__page_in_locked(r, next, w, PG_READ) > 0) {
+		if (w && upager__page_in_locked(r, next, w, PG_READ, false) > 0) {
 			page_set(pg, PG_READAHEAD);
 			STAT_INC(r->pager, readahead);
 		}
@@ -414,11 +417,15 @@ int upager__fault(struct upager_region *r, void *addr)
 		/* A store that is known to be one maps the page writable at
 		 * once: one fault instead of two. */
 		uint32_t access = type == FAULT_WRITE ? PG_READ | PG_WRITE : PG_READ;
-		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), access);
+		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), access, true);
 		if (rc > 0 && type == FAULT_WRITE)
 			mark_dirty(p, pg, page_flags(pg));
 		upager__page_unlock(pg);
 		if (rc < 0) {
+			/* -ENOMEM: every frame is pinned or holds a page whose
+			 * write-back keeps failing (upager__frame_alloc). */
+			if (rc == -ENOMEM)
+				STAT_INC(p, sigbus_nomem);
 			raise_sigbus(p, addr);
 			return fault_done(p, t0, 1);
 		}

@@ -68,4 +68,54 @@ long upager__inject(unsigned op, long res)
 	return result;
 }
 
+static _Atomic int writeback_paused;
+
+void upager__pause_background_writeback(int pause)
+{
+	atomic_store(&writeback_paused, pause != 0);
+}
+
+bool upager__writeback_paused(void)
+{
+	return atomic_load_explicit(&writeback_paused, memory_order_relaxed);
+}
+
+long upager__page_state(struct upager *p, const void *addr)
+{
+	struct upager_region *r;
+	long state = -1;
+
+	pthread_mutex_lock(&p->lock); /* the region list */
+	r = upager__region_find(p, addr);
+	if (r)
+		state = (long)page_flags(&r->pages[((uintptr_t)addr - (uintptr_t)r->base) >>
+		                                   p->page_shift]);
+	pthread_mutex_unlock(&p->lock);
+	return state;
+}
+
+long upager__clear_references(struct upager *p)
+{
+	long n = 0;
+
+	upager__gate_read_enter();
+	for (size_t fi = 0; fi < p->nframes; fi++) {
+		uint64_t o = atomic_load(&p->frames[fi].owner);
+		struct upager_region *r;
+		struct upager_page *pg;
+
+		if (!o || !(r = upager__region_get(owner_region_id(o))) || r->pager != p)
+			continue;
+		pg = &r->pages[owner_page(o)];
+		upager__page_lock(pg);
+		if ((page_flags(pg) & PG_RESIDENT) && pg->frame == fi &&
+		    (page_flags(pg) & PG_ACCESS) && !page_pins(page_flags(pg)) &&
+		    upager__set_access(r, owner_page(o), 1, 0) == 0)
+			n++;
+		upager__page_unlock(pg);
+	}
+	upager__gate_read_exit();
+	return n;
+}
+
 #endif /* UPAGER_TEST_HOOKS */

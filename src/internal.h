@@ -117,6 +117,19 @@ UPAGER_HIDDEN void upager__page_lock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_unlock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_wait(struct upager_page *pg, uint32_t seen);
 
+/*
+ * Release events (page.c): a thread waiting for a frame registers with
+ * upager__release_wait_begin(), looks at the frames once more, sleeps with
+ * upager__release_wait() on the value begin returned, and finally calls
+ * upager__release_wait_end().  Page unlocks and frame releases call
+ * upager__release_event().
+ */
+UPAGER_HIDDEN void upager__release_event(void);
+UPAGER_HIDDEN uint32_t upager__release_wait_begin(void);
+UPAGER_HIDDEN void upager__release_wait(uint32_t seen);
+UPAGER_HIDDEN void upager__release_wait_end(void);
+UPAGER_HIDDEN bool upager__release_waiting(void);
+
 static inline uint32_t page_flags(struct upager_page *pg)
 {
 	return atomic_load_explicit(&pg->flags, memory_order_acquire);
@@ -166,6 +179,8 @@ struct upager_region {
 	_Atomic uint64_t ra_next;  /* page a sequential stream touches next */
 	_Atomic uint32_t ra_window;/* current read-ahead window, pages */
 	_Atomic int sync_error;    /* sticky failed fdatasync, or 0 */
+	_Atomic int flushing;      /* upager__flush_range() calls under way:
+	                              background write-back keeps out */
 	struct upager_region *next;/* pager's region list (pager lock) */
 	struct upager_region *prev;
 };
@@ -219,11 +234,16 @@ UPAGER_HIDDEN void upager__gate_reset(void);
 #include "testhooks.h"
 #ifdef UPAGER_TEST_HOOKS
 UPAGER_HIDDEN long upager__inject(unsigned op, long res);
+UPAGER_HIDDEN bool upager__writeback_paused(void);
 #else
 static inline long upager__inject(unsigned op, long res)
 {
 	(void)op;
 	return res;
+}
+static inline bool upager__writeback_paused(void)
+{
+	return false;
 }
 #endif
 
@@ -275,7 +295,8 @@ UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, o
 	X(writeback_evict, "dirty pages written back by eviction")           \
 	X(writeback_background, "dirty pages written back in the background") \
 	X(io_errors, "failed reads and writes")                              \
-	X(sigbus, "faults answered with SIGBUS")
+	X(sigbus, "faults answered with SIGBUS")                              \
+	X(sigbus_nomem, "of those, faults that found no frame")
 
 struct upager_counters {
 #define X(name, help) _Atomic uint64_t name;
@@ -337,6 +358,7 @@ struct upager {
 	struct upager_frame *frames;
 	_Atomic uint64_t hand;     /* the Clock hand; taken mod nframes */
 	_Atomic int64_t nfree;     /* frames with owner 0 */
+	_Atomic uint32_t frame_waiters; /* demanded pages waiting for a frame */
 	_Atomic uint64_t free_hint;/* where the search for a free frame starts */
 
 	struct upager_ring rings[UPAGER_NRINGS];
@@ -389,7 +411,7 @@ static inline char *page_alias(const struct upager_region *r, uint64_t idx)
 
 /* vmscan.c: frames and the Clock hand.  Signal context. */
 UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame,
-                                       bool wait);
+                                       bool demand);
 UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
 UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
 UPAGER_HIDDEN void upager__access_forget(int64_t n);
@@ -401,7 +423,7 @@ UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint
 /* fault.c.  Signal context. */
 UPAGER_HIDDEN int upager__fault(struct upager_region *r, void *addr);
 UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
-                                         unsigned ra_pages, uint32_t access);
+                                         unsigned ra_pages, uint32_t access, bool demand);
 
 /* readahead.c.  Signal context. */
 UPAGER_HIDDEN unsigned upager__ra_window(struct upager_region *r, uint64_t idx);

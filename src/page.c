@@ -3,7 +3,12 @@
  *
  * SIGNAL CONTEXT: everything here runs inside the SIGSEGV handler.  No
  * malloc, no pthread locks: the page lock is a bit in the page's flags word
- * and waiters sleep with futex(2), which is async-signal-safe.
+ * and waiters sleep with futex(2), which is async-signal-safe.  The release
+ * event (a futex word bumped when a page lock or a frame is released while
+ * someone waits for a frame) lives here too, because the page unlock is one
+ * of its sources.
+ *
+ * Calls: nothing of upager's (the bottom layer).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -12,6 +17,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /**
@@ -92,10 +98,62 @@ void upager__page_lock(struct upager_page *pg)
 		upager__page_wait(pg, atomic_load_explicit(&pg->flags, memory_order_relaxed));
 }
 
+/*
+ * Release events.  A thread that needs a frame and finds every frame busy
+ * (its page locked for someone's I/O, or just taken) sleeps until something
+ * is released: a page lock, or a frame.  The word is process-wide (a page
+ * lock does not know its pager); it is bumped only while someone sleeps on
+ * it, so an unlock with no frame waiter costs one extra load.
+ *
+ * No wakeup is lost: a waiter registers (waiters++), reads the word, looks
+ * at the frames once more, and sleeps only if the word still holds what it
+ * read.  A release either comes before the registration (then the last look
+ * sees it) or sees the waiter and bumps the word.  Both sides order their
+ * store before their load with a sequentially consistent operation.
+ */
+static _Atomic uint32_t release_seq;
+static _Atomic uint32_t release_waiters;
+
+void upager__release_event(void)
+{
+	if (atomic_load_explicit(&release_waiters, memory_order_seq_cst) == 0)
+		return;
+	atomic_fetch_add_explicit(&release_seq, 1, memory_order_seq_cst);
+	futex_wake_all(&release_seq);
+}
+
+uint32_t upager__release_wait_begin(void)
+{
+	atomic_fetch_add_explicit(&release_waiters, 1, memory_order_seq_cst);
+	return atomic_load_explicit(&release_seq, memory_order_seq_cst);
+}
+
+void upager__release_wait(uint32_t seen)
+{
+	/* A bounded sleep, as a second line of defence: a change the word
+	 * does not announce (a frame's owner changed between two looks) is
+	 * still looked at again within a millisecond.  The wait is for an
+	 * event, the timeout only bounds its latency. */
+	struct timespec ts = { 0, 1000 * 1000 };
+
+	syscall(SYS_futex, (uint32_t *)&release_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+void upager__release_wait_end(void)
+{
+	atomic_fetch_sub_explicit(&release_waiters, 1, memory_order_seq_cst);
+}
+
+bool upager__release_waiting(void)
+{
+	return atomic_load_explicit(&release_waiters, memory_order_relaxed) != 0;
+}
+
 void upager__page_unlock(struct upager_page *pg)
 {
 	uint32_t old = atomic_fetch_and_explicit(&pg->flags, ~(PG_LOCKED | PG_WAITERS),
-	                                         memory_order_release);
+	                                         memory_order_seq_cst);
 	if (old & PG_WAITERS)
 		futex_wake_all(&pg->flags);
+	upager__release_event();
 }

@@ -38,6 +38,32 @@ long upager__inject_count(void);
 /* upager__inject_seen() - how many matching operations ran since armed. */
 long upager__inject_seen(void);
 
+/*
+ * upager__pause_background_writeback() - with @pause non-zero, the pagers'
+ * threads write nothing back in the background until called with 0, so that
+ * the I/O an operation does (and the numbering of upager__inject_io()) does
+ * not depend on when that thread ran.  A write-back already under way
+ * finishes.  WILLNEED requests are still served.
+ */
+void upager__pause_background_writeback(int pause);
+
+/*
+ * upager__page_state() - the flags word of the page at @addr of a region
+ * of @pager (PG_* bits of src/internal.h: PG_DIRTY is 1 << 3, PG_WB_ERROR
+ * 1 << 9), or -1 if @addr is in no region of @pager.  A snapshot.
+ */
+#define UPAGER_TEST_PG_DIRTY (1u << 3)
+#define UPAGER_TEST_PG_WB_ERROR (1u << 9)
+struct upager;
+long upager__page_state(struct upager *pager, const void *addr);
+
+/*
+ * upager__clear_references() - the Clock hand's first visit to every
+ * resident page of @pager: references cleared (access revoked), nothing
+ * evicted.  Returns the pages it cleared.
+ */
+long upager__clear_references(struct upager *pager);
+
 /* upager__vma_budget() - most pages made accessible at once, process-wide. */
 uint64_t upager__vma_budget(void);
 

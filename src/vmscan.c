@@ -33,7 +33,6 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
 
@@ -125,8 +124,9 @@ void upager__evict_locked(struct upager_region *r, uint64_t idx)
 
 void upager__frame_free(struct upager *p, uint32_t frame)
 {
-	atomic_store_explicit(&p->frames[frame].owner, 0, memory_order_release);
+	atomic_store_explicit(&p->frames[frame].owner, 0, memory_order_seq_cst);
 	atomic_fetch_add(&p->nfree, 1);
+	upager__release_event();
 }
 
 /* The Clock's action on a page the caller has locked. */
@@ -304,39 +304,9 @@ static bool wb_flush(struct upager *p, struct wb_batch *b, uint64_t owner, uint3
 	return taken;
 }
 
-/**
- * upager__frame_alloc() - take a frame for the page @owner, evicting with
- * the Clock algorithm when none is free.
- * @p:     the pager.
- * @owner: frame_owner() of the page that will hold it (locked by caller).
- * @frame: out: the slot.
- * @wait:  keep sweeping while other threads hold frames busy (a demanded
- *         page); without it, give up after one turn (read-ahead: a thread
- *         that already holds frames must not wait for more, or threads
- *         that each hold some could wait for each other).
- *
- * Pages that are locked are busy only for the length of someone's I/O, so
- * with @wait the sweep goes on (yielding the CPU) as long as it meets
- * locked pages; it gives up only when three turns met nothing but pinned
- * pages or dirty pages whose write-back fails.
- *
- * Return: 0, -EAGAIN (no frame without waiting), or -ENOMEM (nothing can
- * be evicted).
- */
-int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool wait)
+/* Take a free frame for @owner, if the free count says there is one. */
+static bool take_free(struct upager *p, uint64_t owner, uint32_t *frame)
 {
-	struct wb_batch b;
-	unsigned batch_max = p->nframes / 8 ? (unsigned)(p->nframes / 8) : 1;
-	size_t scanned = 0, limit = wait ? 3 * p->nframes + 2 * UPAGER_WB_BATCH : p->nframes;
-	bool busy = false;
-
-	if (batch_max > UPAGER_WB_BATCH)
-		batch_max = UPAGER_WB_BATCH;
-	/*
-	 * Free frames first: the hand must not clear references (or evict)
-	 * while frames are free.  A separate cursor finds them, so the hand
-	 * is left where it was.
-	 */
 	while (atomic_load_explicit(&p->nfree, memory_order_relaxed) > 0) {
 		uint64_t start = atomic_load_explicit(&p->free_hint, memory_order_relaxed);
 		bool raced = false;
@@ -351,98 +321,234 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 				atomic_fetch_sub(&p->nfree, 1);
 				atomic_store_explicit(&p->free_hint, fi + 1, memory_order_relaxed);
 				*frame = fi;
-				return 0;
+				return true;
 			}
 			raced = true;
 		}
 		if (!raced)
 			break; /* nfree was stale: the frames were taken meanwhile */
 	}
-	b.n = 0;
-	for (;;) {
-		uint32_t fi = hand_advance(p);
-		struct upager_frame *fr = &p->frames[fi];
-		uint64_t o = atomic_load(&fr->owner), idx;
-		struct upager_region *r;
-		struct upager_page *pg;
+	return false;
+}
 
-		if (++scanned > limit) {
-			if (wb_flush(p, &b, owner, frame))
-				return 0;
-			if (!wait)
-				return -EAGAIN;
-			if (!busy)
-				return -ENOMEM;
-			/* Frames are busy with other threads' I/O: let it finish. */
-			sched_yield();
-			scanned = 0;
-			busy = false;
-			continue;
-		}
-		if (o == 0) {
-			if (atomic_compare_exchange_strong(&fr->owner, &o, owner)) {
-				atomic_fetch_sub(&p->nfree, 1);
-				wb_flush(p, &b, 0, NULL);
-				*frame = fi;
-				return 0;
-			}
-			busy = true;
-			continue;
-		}
-		if (!(pg = frame_page(p, o, &r, &idx)))
-			continue;
-		STAT_INC(p, pgscan);
-		uint32_t f = page_flags(pg);
-		if (f & PG_LOCKED)
-			busy = true;
-		switch (upager__clock_action(f)) {
-		case CLOCK_SKIP:
-			break;
-		case CLOCK_DEACTIVATE:
-			if (deactivate_slot(p, fi, o, r, idx, pg) == 0)
-				busy = true;
-			break;
-		case CLOCK_WRITEBACK:
-			if (!lock_frame_page(pg, fi, o, fr)) {
-				busy = true;
-				break;
-			}
-			if (locked_action(pg) != CLOCK_WRITEBACK) {
-				upager__page_unlock(pg);
-				break;
-			}
-			b.rs[b.n] = r;
-			b.idxs[b.n] = idx;
-			b.frames[b.n] = fi;
-			b.n++;
-			if (b.n >= batch_max && wb_flush(p, &b, owner, frame))
-				return 0;
-			break;
-		case CLOCK_EVICT:
-			if (!lock_frame_page(pg, fi, o, fr)) {
-				busy = true;
-				break;
-			}
-			if (locked_action(pg) != CLOCK_EVICT) {
-				upager__page_unlock(pg);
-				break;
-			}
-			{
-				/* Evict the run that starts here: one punch; this
-				 * frame is ours, the others go free. */
-				unsigned n = lock_run(p, r, idx, fi, CLOCK_EVICT);
+/* What a visit of the hand, or a turn, found: the caller's decision to
+ * retry, wait or give up.  Ordered from best to worst. */
+enum sweep_result {
+	SWEEP_TOOK,     /* a frame was taken */
+	SWEEP_PROGRESS, /* a reference cleared: look again */
+	SWEEP_BUSY,     /* the frame is busy with another thread: wait for it */
+	SWEEP_STUCK,    /* pinned, or its protection cannot change, or (a
+	                   batch) every write-back failed */
+	SWEEP_QUEUED,   /* (a visit) batched for write-back: judged by the
+	                   write's result */
+};
 
-				upager__evict_run_locked(r, idx, n);
-				for (unsigned k = 1; k < n; k++)
-					upager__frame_free(p, r->pages[idx + k].frame);
-				atomic_store(&fr->owner, owner);
-				unlock_run(r, idx, n);
-			}
-			wb_flush(p, &b, 0, NULL);
+/*
+ * One visit of the hand to slot @fi.  @urgent is the bounded second chance:
+ * a referenced page loses its reference and, in the same visit, is evicted
+ * (or batched for write-back) while the hand holds its lock, so no other
+ * thread can re-reference it in between.
+ */
+static enum sweep_result clock_visit(struct upager *p, uint32_t fi, uint64_t owner, bool urgent,
+                                     struct wb_batch *b, uint32_t *frame)
+{
+	struct upager_frame *fr = &p->frames[fi];
+	uint64_t o = atomic_load(&fr->owner), idx;
+	struct upager_region *r;
+	struct upager_page *pg;
+	enum clock_action act;
+	uint32_t f;
+
+	if (o == 0) {
+		if (atomic_compare_exchange_strong(&fr->owner, &o, owner)) {
+			atomic_fetch_sub(&p->nfree, 1);
 			*frame = fi;
-			return 0;
+			return SWEEP_TOOK;
 		}
+		return SWEEP_BUSY; /* another thread took it: it is progressing */
 	}
+	if (!(pg = frame_page(p, o, &r, &idx)))
+		return SWEEP_BUSY; /* its region is being torn down */
+	STAT_INC(p, pgscan);
+	f = page_flags(pg);
+	act = upager__clock_action(f);
+	if (act == CLOCK_SKIP)
+		return page_pins(f) && !(f & PG_LOCKED) ? SWEEP_STUCK : SWEEP_BUSY;
+	if (act == CLOCK_DEACTIVATE && !urgent) {
+		int rc = deactivate_slot(p, fi, o, r, idx, pg);
+		return rc > 0 ? SWEEP_PROGRESS : rc == 0 ? SWEEP_BUSY : SWEEP_STUCK;
+	}
+	if (!lock_frame_page(pg, fi, o, fr))
+		return SWEEP_BUSY;
+	act = locked_action(pg);
+	if (act == CLOCK_DEACTIVATE && urgent) {
+		/* Bounded second chance: revoke and evict in this visit. */
+		if (upager__set_access(r, idx, 1, 0) != 0) {
+			upager__page_unlock(pg);
+			return SWEEP_STUCK;
+		}
+		STAT_INC(p, pgdeactivate);
+		act = locked_action(pg);
+	}
+	switch (act) {
+	case CLOCK_WRITEBACK:
+		b->rs[b->n] = r;
+		b->idxs[b->n] = idx;
+		b->frames[b->n] = fi;
+		b->n++;
+		return SWEEP_QUEUED;
+	case CLOCK_EVICT: {
+		/* Evict the run that starts here: one punch; this frame is
+		 * ours, the others go free. */
+		unsigned n = lock_run(p, r, idx, fi, CLOCK_EVICT);
+
+		upager__evict_run_locked(r, idx, n);
+		for (unsigned k = 1; k < n; k++)
+			upager__frame_free(p, r->pages[idx + k].frame);
+		atomic_store(&fr->owner, owner);
+		unlock_run(r, idx, n);
+		*frame = fi;
+		return SWEEP_TOOK;
+	}
+	default:
+		/* Changed between the look and the lock (pinned, touched). */
+		upager__page_unlock(pg);
+		return SWEEP_BUSY;
+	}
+}
+
+/*
+ * One turn of the hand (nframes slots) for @owner.  Dirty unreferenced
+ * pages are batched and written in one submission when the batch is full
+ * and at the end of the turn; the first frame a batch frees goes to @owner.
+ * Return the best result of the turn.
+ *
+ * The shared hand gives each thread the next slot, so while many threads
+ * sweep, nframes draws of one thread are not one visit of every frame.
+ * The @urgent turn, whose result may end in a failed fault, therefore
+ * visits every slot once in order from where the hand stands (and moves
+ * the hand past them all), so that "stuck" means every frame was looked at.
+ */
+static enum sweep_result clock_turn(struct upager *p, uint64_t owner, bool urgent,
+                                    uint32_t *frame)
+{
+	struct wb_batch b;
+	unsigned batch_max = p->nframes / 8 ? (unsigned)(p->nframes / 8) : 1;
+	enum sweep_result best = SWEEP_STUCK;
+
+	if (batch_max > UPAGER_WB_BATCH)
+		batch_max = UPAGER_WB_BATCH;
+	uint64_t start = urgent ? atomic_fetch_add_explicit(&p->hand, p->nframes,
+	                                                    memory_order_relaxed) : 0;
+
+	b.n = 0;
+	for (size_t scanned = 0; scanned < p->nframes; scanned++) {
+		uint32_t fi = urgent ? (uint32_t)((start + scanned) % p->nframes) : hand_advance(p);
+		enum sweep_result res = clock_visit(p, fi, owner, urgent, &b, frame);
+
+		if (res == SWEEP_TOOK) {
+			wb_flush(p, &b, 0, NULL);
+			return SWEEP_TOOK;
+		}
+		if (res == SWEEP_QUEUED) {
+			if (b.n < batch_max)
+				continue;
+			if (wb_flush(p, &b, owner, frame))
+				return SWEEP_TOOK;
+			res = SWEEP_STUCK; /* every write of the batch failed */
+		}
+		if (res < best)
+			best = res;
+	}
+	if (wb_flush(p, &b, owner, frame))
+		return SWEEP_TOOK;
+	return best;
+}
+
+/**
+ * upager__frame_alloc() - take a frame for the page @owner, evicting with
+ * the Clock algorithm when none is free.
+ * @p:      the pager.
+ * @owner:  frame_owner() of the page that will hold it (locked by caller,
+ *          not resident).
+ * @frame:  out: the slot.
+ * @demand: the page was demanded by a fault, pin or sync: wait until a
+ *          frame can be had.  Without it (read-ahead, WILLNEED), take a free
+ *          frame or one turn's clean victim, never wait, and take nothing
+ *          while a demanded page waits for a frame.
+ *
+ * The demanded page's search, in order: a free frame; one turn of the
+ * Clock (referenced pages lose their reference, unreferenced ones are
+ * evicted, dirty ones written back in a batch first); then turns with a
+ * bounded second chance: a referenced page under the hand is revoked and
+ * evicted in the same visit, so every unlocked, unpinned page is a victim
+ * and no thread can starve while others re-reference pages.  When a turn
+ * finds every frame busy (its page locked by another thread's I/O or
+ * eviction), the thread sleeps until a page lock or a frame is released
+ * (page.c, release events), then turns again.
+ *
+ * It gives up only when two turns in a row found every frame it could use
+ * pinned or holding a dirty page whose write-back failed; the caller raises
+ * SIGBUS for a fault (counted in sigbus_nomem) and the write error stays
+ * on the page for upager_sync() to report.
+ *
+ * Waiting is safe: the caller holds only the lock of its own page, which
+ * is not resident and owns no frame, and every page lock that makes a frame
+ * busy is held by a thread that does not wait for frames while holding it
+ * (the Clock takes page locks with try-lock only).
+ *
+ * Return: 0, -EAGAIN (not @demand: no frame without waiting), or -ENOMEM
+ * (nothing can be evicted).
+ */
+int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool demand)
+{
+	enum sweep_result res;
+	unsigned stuck = 0;
+	bool waiting = false;
+	int rc = 0;
+
+	if (!demand && atomic_load_explicit(&p->frame_waiters, memory_order_relaxed))
+		return -EAGAIN; /* the last frames are for the demanded page */
+	if (take_free(p, owner, frame))
+		return 0;
+	res = clock_turn(p, owner, false, frame);
+	if (res == SWEEP_TOOK)
+		return 0;
+	if (!demand)
+		return -EAGAIN;
+	for (;;) {
+		uint32_t seen = 0;
+
+		if (res == SWEEP_BUSY && !waiting) {
+			/* Register before the last look (page.c). */
+			atomic_fetch_add(&p->frame_waiters, 1);
+			waiting = true;
+			seen = upager__release_wait_begin();
+		} else if (res == SWEEP_BUSY) {
+			upager__release_wait_end();
+			seen = upager__release_wait_begin();
+		}
+		if (take_free(p, owner, frame))
+			break;
+		res = clock_turn(p, owner, true, frame);
+		if (res == SWEEP_TOOK)
+			break;
+		if (res == SWEEP_STUCK) {
+			if (++stuck >= 2) {
+				rc = -ENOMEM;
+				break;
+			}
+			continue;
+		}
+		stuck = 0;
+		if (res == SWEEP_BUSY && waiting)
+			upager__release_wait(seen);
+	}
+	if (waiting) {
+		upager__release_wait_end();
+		atomic_fetch_sub(&p->frame_waiters, 1);
+	}
+	return rc;
 }
 
 /* upager__access_forget() - @n accessible pages went away with their

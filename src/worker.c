@@ -45,7 +45,7 @@ static void willneed(struct upager *p, const struct willneed_req *q)
 		}
 		if (ra > budget - 1)
 			ra = (unsigned)(budget - 1);
-		n = upager__page_in_locked(r, idx, ra, 0);
+		n = upager__page_in_locked(r, idx, ra, 0, false);
 		if (n > 0) {
 			page_set(pg, PG_READAHEAD);
 			STAT_INC(p, readahead);
@@ -68,7 +68,22 @@ static void willneed(struct upager *p, const struct willneed_req *q)
  * through a 1/8 limit wrote 45% more and ran 70% longer when referenced
  * pages were taken too).  Pages are written in batches of contiguous
  * requests, one submission each, and stay resident.
+ *
+ * Left alone as well: pages whose last write-back failed (PG_WB_ERROR:
+ * sync, unmap and eviction retry them and report the error; this thread
+ * must not hammer a failing device, nor clear an error that a failed sync
+ * has just reported), and regions that upager_sync(), DONTNEED or unmap
+ * are flushing (r->flushing): that call writes their pages and reports.
+ * The test hook upager__pause_background_writeback() stops the thread's
+ * write-back, so that a test's I/O numbering is deterministic.
  */
+static bool background_candidate(uint32_t f)
+{
+	return (f & (PG_LOCKED | PG_RESIDENT | PG_DIRTY | PG_ACCESS | PG_WB_ERROR)) ==
+	               (PG_RESIDENT | PG_DIRTY) &&
+	       !page_pins(f);
+}
+
 static unsigned background_writeback(struct upager *p)
 {
 	unsigned written = 0;
@@ -77,7 +92,7 @@ static unsigned background_writeback(struct upager *p)
 	int results[UPAGER_IO_BATCH];
 	size_t scanned = 0;
 
-	while (scanned < p->nframes && !p->wstop &&
+	while (scanned < p->nframes && !p->wstop && !upager__writeback_paused() &&
 	       atomic_load(&p->stats.nr_dirty) > (int64_t)p->dirty_low) {
 		unsigned n = 0;
 
@@ -89,20 +104,19 @@ static unsigned background_writeback(struct upager *p)
 			struct upager_page *pg;
 			uint32_t f;
 
-			if (!o || !(r = upager__region_get(owner_region_id(o))) || r->pager != p)
+			if (!o || !(r = upager__region_get(owner_region_id(o))) || r->pager != p ||
+			    atomic_load(&r->flushing))
 				continue;
 			idx = owner_page(o);
 			pg = &r->pages[idx];
 			f = page_flags(pg);
-			if ((f & (PG_LOCKED | PG_RESIDENT | PG_DIRTY | PG_ACCESS)) !=
-			            (PG_RESIDENT | PG_DIRTY) ||
-			    page_pins(f))
+			if (!background_candidate(f))
 				continue;
 			if (!upager__page_trylock(pg))
 				continue;
 			f = page_flags(pg);
-			if (!(f & PG_RESIDENT) || !(f & PG_DIRTY) || (f & PG_ACCESS) ||
-			    pg->frame != fi || page_pins(f)) {
+			if (!background_candidate(f & ~(uint32_t)(PG_LOCKED | PG_WAITERS)) ||
+			    pg->frame != fi || atomic_load(&r->flushing)) {
 				upager__page_unlock(pg);
 				continue;
 			}

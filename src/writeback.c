@@ -229,6 +229,10 @@ int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last, 
 	bool write = r->kind == REGION_SHARED || evict;
 	int err = 0, busy = 0;
 
+	/* Background write-back stays out of the region until this returns:
+	 * the pages' fate (written, or dirty with PG_WB_ERROR) is this call's
+	 * to report. */
+	atomic_fetch_add(&r->flushing, 1);
 	b.n = 0;
 	for (size_t fi = 0; fi < p->nframes; fi++) {
 		uint64_t o = atomic_load(&p->frames[fi].owner), idx;
@@ -285,5 +289,6 @@ int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last, 
 		if (rc && !err)
 			err = rc;
 	}
+	atomic_fetch_sub(&r->flushing, 1);
 	return err ? err : busy;
 }
