@@ -46,7 +46,7 @@
  *
  *   upager         upager_map(UPAGER_SHARED), buffered backing I/O,
  *                  memory_limit = L, page size --page-size (default:
- *                  upager's, 64 KiB).
+ *                  upager's, 16 KiB).
  *   upager-direct  the same with UPAGER_DIRECT_IO.  O_DIRECT reads go to
  *                  the device even when the file is in the page cache, so
  *                  its "hot" rows read the device too.
@@ -3567,7 +3567,7 @@ static void usage(FILE *out)
 		"  -t, --threads N       threads of seq, rand, zipf and update (default 1);\n"
 		"                        the threads workload runs 1 and max(2, N)\n"
 		"  -p, --page-size SIZE  upager page size, a power of two from the system\n"
-		"                        page size to 2M (default: upager's, 64K; fault: 4K)\n"
+		"                        page size to 2M (default: upager's, 16K; fault: 4K)\n"
 		"  -s, --seconds S       time budget of a key-workload run (default %.0f,\n"
 		"                        quick %.0f)\n"
 		"      --ops N           keys generated per distribution: the most\n"

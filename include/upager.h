@@ -26,6 +26,14 @@
  *  - No function may be called from a signal handler (they take locks and
  *    may allocate).  Touching managed memory from a signal handler is
  *    allowed: see upager(3), "Signal handlers".
+ *
+ * When a fault fails: a touch of managed memory raises SIGBUS (si_addr the
+ * address touched) only when reading its page fails, or when no frame can
+ * be had for it: every frame of the pager it could use is pinned or holds
+ * a dirty page whose write-back failed in two turns of the Clock hand in a
+ * row (counted in sigbus_nomem; the write error is what upager_sync()
+ * returns).  Otherwise a fault waits until a frame is free, however many
+ * threads contend for how few frames.
  */
 #ifndef UPAGER_H
 #define UPAGER_H

@@ -22,6 +22,13 @@
  *   unreferenced, clean        -> evict: punch the page out of the memfd
  *                                 (frees its memory) and take the frame
  *
+ * A demanded page (a fault, a pin) never gives up while a frame can be
+ * freed: after one turn, its turns revoke and evict a referenced page in
+ * the same visit (a bounded second chance), and when every frame is busy
+ * with other threads it sleeps on the release event (page.c).  It fails
+ * only when two turns found every frame pinned or holding a page whose
+ * write-back failed.  See upager__frame_alloc() and docs/design.md.
+ *
  * Protections and the VMA bound: every run of pages with equal protection
  * is one kernel VMA.  upager__set_access() keeps the number of accessible
  * pages in the process under upager__vma_budget() by clearing references

@@ -9,8 +9,9 @@
  * fixed queue (a full queue drops new advice: it is a hint), and pages each
  * range in with the same code as a major fault, inside the region gate,
  * leaving the pages inaccessible and marked read-ahead, so the first touch
- * is a cheap minor fault.  It reads at most nframes - pin_reserve pages
- * per request, so it never evicts its own work.  upager_unmap() drains the
+ * is a cheap minor fault.  It reads at most nframes - pinned - pin_reserve
+ * pages per request, so it never evicts its own work, and never waits for
+ * a frame (upager__frame_alloc without demand).  upager_unmap() drains the
  * requests of a region before tearing it down.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -26,7 +27,9 @@
 static void willneed(struct upager *p, const struct willneed_req *q)
 {
 	struct upager_region *r = q->region;
-	uint64_t budget = p->nframes > p->pin_reserve ? p->nframes - p->pin_reserve : 1;
+	int64_t pinned = atomic_load(&p->stats.nr_pinned);
+	uint64_t used = (uint64_t)(pinned > 0 ? pinned : 0) + p->pin_reserve;
+	uint64_t budget = p->nframes > used ? p->nframes - used : 0;
 
 	upager__gate_read_enter();
 	for (uint64_t idx = q->first; idx < q->first + q->count && budget > 0; idx++) {
