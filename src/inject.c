@@ -68,6 +68,18 @@ long upager__inject(unsigned op, long res)
 	return result;
 }
 
+static _Atomic int rereference;
+
+void upager__inject_rereference(int on)
+{
+	atomic_store(&rereference, on != 0);
+}
+
+bool upager__rereference_injected(void)
+{
+	return atomic_load_explicit(&rereference, memory_order_relaxed);
+}
+
 static _Atomic int writeback_paused;
 
 void upager__pause_background_writeback(int pause)

@@ -235,6 +235,7 @@ UPAGER_HIDDEN void upager__gate_reset(void);
 #ifdef UPAGER_TEST_HOOKS
 UPAGER_HIDDEN long upager__inject(unsigned op, long res);
 UPAGER_HIDDEN bool upager__writeback_paused(void);
+UPAGER_HIDDEN bool upager__rereference_injected(void);
 #else
 static inline long upager__inject(unsigned op, long res)
 {
@@ -242,6 +243,10 @@ static inline long upager__inject(unsigned op, long res)
 	return res;
 }
 static inline bool upager__writeback_paused(void)
+{
+	return false;
+}
+static inline bool upager__rereference_injected(void)
 {
 	return false;
 }

@@ -64,6 +64,15 @@ long upager__page_state(struct upager *pager, const void *addr);
  */
 long upager__clear_references(struct upager *pager);
 
+/*
+ * upager__inject_rereference() - with @on non-zero, every reference the
+ * Clock hand clears in an ordinary visit is taken back at once (the page is
+ * made readable again), as if another thread touched it before the hand
+ * came round: the interleaving that starved a fault before the bounded
+ * second chance.
+ */
+void upager__inject_rereference(int on);
+
 /* upager__vma_budget() - most pages made accessible at once, process-wide. */
 uint64_t upager__vma_budget(void);
 

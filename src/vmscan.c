@@ -240,6 +240,9 @@ static int deactivate_slot(struct upager *p, uint32_t fi, uint64_t o, struct upa
 	if (upager__set_access(r, idx, n, 0) == 0) {
 		STAT_ADD(p, pgdeactivate, n);
 		done = 1;
+		/* Test builds: another thread takes the reference back. */
+		if (upager__rereference_injected())
+			upager__set_access(r, idx, n, PG_READ);
 	}
 	unlock_run(r, idx, n);
 	return done;
