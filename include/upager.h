@@ -57,6 +57,19 @@ extern "C" {
 #define UPAGER_VERSION_PATCH 0
 #define UPAGER_VERSION_STRING "0.1.0"
 
+/* Limits and defaults of struct upager_config and of regions. */
+#define UPAGER_DEFAULT_PAGE_SIZE (16u << 10) /**< bytes; chosen by bench/ */
+#define UPAGER_MAX_PAGE_SIZE (2u << 20)      /**< bytes; the least is the
+                                                  system page size */
+#define UPAGER_MIN_FRAMES 4u                 /**< memory_limit / page_size */
+#define UPAGER_DEFAULT_IO_DEPTH 64u          /**< entries per ring */
+#define UPAGER_MAX_IO_DEPTH 4096u
+#define UPAGER_DEFAULT_READAHEAD 16u         /**< pages */
+#define UPAGER_MAX_READAHEAD 1024u           /**< pages */
+#define UPAGER_MAX_REGION_BYTES ((size_t)1 << 40) /**< one region, bytes */
+#define UPAGER_MAX_REGIONS 65536u /**< regions of a process, whatever
+                                       vm.max_map_count / 8 allows */
+
 /** Opaque handle: one pager owns a set of regions and one memory limit. */
 typedef struct upager upager_t;
 
@@ -99,6 +112,7 @@ struct upager_config {
 #define UPAGER_ADV_SEQUENTIAL 2 /**< full read-ahead window from the first fault */
 #define UPAGER_ADV_WILLNEED 3   /**< start asynchronous page-in, return at once */
 #define UPAGER_ADV_DONTNEED 4   /**< write back dirty pages, then free the frames */
+#define UPAGER_ADV_COLD 5       /**< clear the references of resident pages */
 
 /** Buckets of the fault service time histogram: bucket i counts faults
  *  that took [2^i, 2^(i+1)) nanoseconds (bucket 0 also takes 0 ns). */
@@ -267,12 +281,22 @@ UPAGER_API int upager_sync(upager_t *pager, void *addr, size_t length);
  *          allows are not read) or UPAGER_ADV_DONTNEED (writes back dirty
  *          pages of the range, then frees their frames; the data stays in
  *          the file and is read again on the next touch; for upager_alloc()
- *          memory and UPAGER_PRIVATE mappings it goes to the scratch file).
+ *          memory and UPAGER_PRIVATE mappings it goes to the scratch file)
+ *          or UPAGER_ADV_COLD (like MADV_COLD: clears the references of
+ *          the range's resident pages, as a visit of the Clock hand does,
+ *          without evicting or writing anything; pinned pages keep theirs.
+ *          The next touch of such a page is a minor fault, and the hand
+ *          evicts it first if it is not touched again).
+ *
+ * Thread safety: any thread; concurrent faults on the range are served.
+ * Not from a signal handler.
  *
  * Return: 0, -EINVAL (NULL @pager, bad @advice, @length 0, range outside one
  * region), -EBUSY (DONTNEED on a range holding pinned pages; nothing else
- * in the range is skipped), or the negative errno of a failed write-back
- * (DONTNEED: those pages stay resident and dirty).
+ * in the range is skipped), -ENOMEM (COLD: the kernel refused a protection
+ * change; the pages it did not reach keep their references), or the
+ * negative errno of a failed write-back (DONTNEED: those pages stay
+ * resident and dirty).
  */
 UPAGER_API int upager_advise(upager_t *pager, void *addr, size_t length, int advice);
 
@@ -325,6 +349,25 @@ UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats);
  * Return: 0, -EINVAL (NULL @pager), or the negative errno of write(2).
  */
 UPAGER_API int upager_print_stats(upager_t *pager, int fd);
+
+/**
+ * upager_config_resolve() - the settings upager_create() would use.
+ * @config: settings, or NULL for all defaults, as for upager_create().
+ * @out:    out: every field filled in (0 fields from the UPAGER_*
+ *          environment, read with secure_getenv(3), else the defaults);
+ *          untouched on failure.
+ *
+ * Use it to learn the page size and memory limit a pager would get before
+ * making one (to size buffers, or print them).
+ *
+ * Thread safety: any thread.  Not from a signal handler (reads the
+ * environment).
+ *
+ * Return: 0, or -EINVAL (NULL @out, a setting out of range, an unknown
+ * flag, or an unparsable UPAGER_* environment variable).
+ */
+UPAGER_API int upager_config_resolve(const struct upager_config *config,
+                                     struct upager_config *out);
 
 /**
  * upager_page_size() - the page size of a pager, in bytes.

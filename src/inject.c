@@ -110,23 +110,15 @@ long upager__clear_references(struct upager *p)
 {
 	long n = 0;
 
+	pthread_mutex_lock(&p->lock); /* the region list */
 	upager__gate_read_enter();
-	for (size_t fi = 0; fi < p->nframes; fi++) {
-		uint64_t o = atomic_load(&p->frames[fi].owner);
-		struct upager_region *r;
-		struct upager_page *pg;
-
-		if (!o || !(r = upager__region_get(owner_region_id(o))) || r->pager != p)
-			continue;
-		pg = &r->pages[owner_page(o)];
-		upager__page_lock(pg);
-		if ((page_flags(pg) & PG_RESIDENT) && pg->frame == fi &&
-		    (page_flags(pg) & PG_ACCESS) && !page_pins(page_flags(pg)) &&
-		    upager__set_access(r, owner_page(o), 1, 0) == 0)
-			n++;
-		upager__page_unlock(pg);
+	for (struct upager_region *r = p->regions; r; r = r->next) {
+		long k = upager__deactivate_range(r, 0, r->npages - 1);
+		if (k > 0)
+			n += k;
 	}
 	upager__gate_read_exit();
+	pthread_mutex_unlock(&p->lock);
 	return n;
 }
 

@@ -53,17 +53,9 @@
 
 /* ---- limits and defaults ------------------------------------------------ */
 
-/* 16 KiB: measured with bench/upager-bench (docs/design.md, "Page size"). */
-#define UPAGER_DEFAULT_PAGE_SIZE (16u << 10)
-#define UPAGER_MAX_PAGE_SIZE (2u << 20)
-#define UPAGER_DEFAULT_IO_DEPTH 64u
-#define UPAGER_MAX_IO_DEPTH 4096u
-#define UPAGER_DEFAULT_READAHEAD 16u
-#define UPAGER_MAX_READAHEAD 1024u
-#define UPAGER_MIN_FRAMES 4u
-#define UPAGER_MAX_REGION_BYTES ((size_t)1 << 40)
-/* Region table slots; the table is sized at first use, this is its cap. */
-#define UPAGER_MAX_REGIONS 65536u
+/* The public limits and defaults are in upager.h (UPAGER_DEFAULT_PAGE_SIZE,
+ * 16 KiB, was measured with bench/upager-bench: docs/design.md, "Page
+ * size"; UPAGER_MAX_REGIONS caps the region table, sized at first use). */
 /* Rings per pager that fault handlers and API calls share (try-lock). */
 #define UPAGER_NRINGS 4u
 /* Bytes of each ring's bounce buffer for page-in (at least one page). */
@@ -419,6 +411,8 @@ UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t
                                        bool demand);
 UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
 UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
+UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t first,
+                                            uint64_t last);
 UPAGER_HIDDEN void upager__access_forget(int64_t n);
 UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n);

@@ -91,6 +91,19 @@ static bool is_pow2(uint64_t v)
  *
  * Return: 0 or -EINVAL.
  */
+int upager_config_resolve(const struct upager_config *in, struct upager_config *out)
+{
+	struct upager_config c;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	rc = upager__config_resolve(in, &c);
+	if (rc == 0)
+		*out = c;
+	return rc;
+}
+
 int upager__config_resolve(const struct upager_config *in, struct upager_config *out)
 {
 	struct upager_config c = { 0 };

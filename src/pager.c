@@ -671,7 +671,7 @@ int upager_advise(upager_t *p, void *addr, size_t length, int advice)
 	int rc = 0;
 
 	if (!pager_ok(p) || !addr || length == 0 || advice < UPAGER_ADV_NORMAL ||
-	    advice > UPAGER_ADV_DONTNEED)
+	    advice > UPAGER_ADV_COLD)
 		return -EINVAL;
 	api_enter(p, &old);
 	r = range_of(p, addr, length, false, &first, &last);
@@ -688,6 +688,15 @@ int upager_advise(upager_t *p, void *addr, size_t length, int advice)
 		case UPAGER_ADV_WILLNEED:
 			rc = upager__worker_queue(p, r, first, last - first + 1);
 			break;
+		case UPAGER_ADV_COLD: {
+			long n;
+
+			upager__gate_read_enter();
+			n = upager__deactivate_range(r, first, last);
+			upager__gate_read_exit();
+			rc = n < 0 ? (int)n : 0;
+			break;
+		}
 		case UPAGER_ADV_DONTNEED:
 			upager__gate_read_enter();
 			rc = upager__flush_range(r, first, last, true);

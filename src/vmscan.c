@@ -561,6 +561,43 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 	return rc;
 }
 
+/**
+ * upager__deactivate_range() - clear the references of the resident pages
+ * [@first, @last] of @r, as the hand's visit does, evicting nothing
+ * (UPAGER_ADV_COLD).  Pinned pages keep theirs.  API context: may wait for
+ * page locks.  Walks the frame table, so the cost follows what is resident.
+ *
+ * Return: pages whose reference was cleared, or -ENOMEM if the kernel
+ * refused a protection change.
+ */
+long upager__deactivate_range(struct upager_region *r, uint64_t first, uint64_t last)
+{
+	struct upager *p = r->pager;
+	long n = 0;
+
+	for (size_t fi = 0; fi < p->nframes; fi++) {
+		uint64_t o = atomic_load(&p->frames[fi].owner), idx = owner_page(o);
+		struct upager_page *pg;
+		uint32_t f;
+
+		if (!o || owner_region_id(o) != r->id || idx < first || idx > last)
+			continue;
+		pg = &r->pages[idx];
+		upager__page_lock(pg);
+		f = page_flags(pg);
+		if ((f & PG_RESIDENT) && pg->frame == fi && (f & PG_ACCESS) && !page_pins(f)) {
+			if (upager__set_access(r, idx, 1, 0) != 0) {
+				upager__page_unlock(pg);
+				return -ENOMEM;
+			}
+			STAT_INC(p, pgdeactivate);
+			n++;
+		}
+		upager__page_unlock(pg);
+	}
+	return n;
+}
+
 /* upager__access_forget() - @n accessible pages went away with their
  * region's mappings. */
 void upager__access_forget(int64_t n)
