@@ -13,6 +13,9 @@
  * gate is a reader count that writers drain, with writer preference so that
  * a stream of faults cannot starve a map.
  *
+ * Owns: the gate's reader count and writer flag.
+ * Calls: nothing of upager's (the bottom layer).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"

@@ -3,8 +3,14 @@
  * compiled with UPAGER_TEST_HOOKS into libupager_test.la; the library that
  * is installed has none of it).
  *
- * SIGNAL CONTEXT: upager__inject() runs inside the SIGSEGV handler (below
- * the I/O layer and around mprotect); atomics only.
+ * SIGNAL CONTEXT: upager__inject() and the flags below run inside the
+ * SIGSEGV handler (below the I/O layer, around mprotect, in the Clock);
+ * atomics only.
+ *
+ * Owns: the injection points' state (errors, paused background write-back,
+ * re-references).
+ * Calls: nothing of upager's (the bottom layer).  The test hooks that
+ * inspect a pager are in testhooks.c, at the top.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -92,34 +98,6 @@ bool upager__writeback_paused(void)
 	return atomic_load_explicit(&writeback_paused, memory_order_relaxed);
 }
 
-long upager__page_state(struct upager *p, const void *addr)
-{
-	struct upager_region *r;
-	long state = -1;
 
-	pthread_mutex_lock(&p->lock); /* the region list */
-	r = upager__region_find(p, addr);
-	if (r)
-		state = (long)page_flags(&r->pages[((uintptr_t)addr - (uintptr_t)r->base) >>
-		                                   p->page_shift]);
-	pthread_mutex_unlock(&p->lock);
-	return state;
-}
-
-long upager__clear_references(struct upager *p)
-{
-	long n = 0;
-
-	pthread_mutex_lock(&p->lock); /* the region list */
-	upager__gate_read_enter();
-	for (struct upager_region *r = p->regions; r; r = r->next) {
-		long k = upager__deactivate_range(r, 0, r->npages - 1);
-		if (k > 0)
-			n += k;
-	}
-	upager__gate_read_exit();
-	pthread_mutex_unlock(&p->lock);
-	return n;
-}
 
 #endif /* UPAGER_TEST_HOOKS */

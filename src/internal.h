@@ -1,9 +1,37 @@
 /*
- * internal.h - upager's internal types and functions, grouped by the file
- * that defines them.  Public names start upager_, internal names shared
- * between files start upager__, file-local names are static.
+ * internal.h - upager's internal types and functions, grouped by layer,
+ * bottom up: the order of this header is the map of the layers.  A file
+ * uses only the files of the layers above it in this header (below it in
+ * the stack); no two files call each other.  Public names start upager_,
+ * internal names shared between files start upager__, file-local names are
+ * static.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The layers (the model is Linux mm/), bottom up:
+ *
+ *    0  stats.c options.c inject.c  counters, settings, injection points
+ *    1  page.c                      page locks, release events, the Clock's
+ *                                   verdict on one page's flags
+ *    2  gate.c                      the region gate
+ *    3  region.c                    region ids and table, the VMA budget
+ *    4  frame.c                     the frame table: free slots (no policy)
+ *    5  mprotect.c                  protection changes, the punch (mechanism)
+ *    6  io.c                        io_uring rings and bounce buffers
+ *    7  writeback.c                 page sources, write-back, flushes, dirty
+ *                                   accounting, the thread's event word
+ *    8  vmscan.c                    the Clock: frame allocation, references,
+ *                                   eviction; granting access in budget
+ *    9  filemap.c                   page-in of a page and its read-ahead run
+ *   10  readahead.c                 the window, the marker, the next run
+ *   11  fault.c                     the fault: major, minor, write
+ *   12  signal.c                    libsigsegv's dispatcher and handler; the
+ *                                   one upward call is its callback into
+ *                                   fault.c, through a function pointer
+ *   13  worker.c                    the pager's thread: WILLNEED, background
+ *                                   write-back (woken through layer 7's word)
+ *   14  pager.c                     the public API
+ *   15  testhooks.c                 test builds: inspecting a pager
  *
  * See docs/design.md for the design.  In short:
  *
@@ -23,9 +51,11 @@
  *
  * Locking: each page has a lock bit in its flags word (PG_LOCKED), taken
  * by whoever changes the page's residency or protection; waiters sleep on
- * a futex.  The fault handler never waits for anything but page locks and
- * the region gate (gate.c), neither of which interrupted code can hold
- * (API calls block signals while they hold them).
+ * a futex.  The fault handler waits only for page locks, the region gate
+ * (gate.c) and, for a frame, a release event (page.c); interrupted code
+ * can hold none of them (API calls block signals while they hold locks),
+ * and a thread that waits for a frame holds only its own page, which owns
+ * no frame.
  */
 #ifndef UPAGER_INTERNAL_H
 #define UPAGER_INTERNAL_H
@@ -65,7 +95,8 @@
 /* Most requests a read-ahead run or write-back batch hands to io_run. */
 #define UPAGER_IO_BATCH 32u
 
-/* ---- page state (page.c) ------------------------------------------------ */
+
+/* ==== the data structures ================================================ */
 
 enum {
 	PG_LOCKED = 1u << 0,    /* someone is changing this page */
@@ -103,24 +134,6 @@ enum clock_action {
 	CLOCK_EVICT,      /* unreferenced and clean: free the frame */
 };
 
-UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags);
-UPAGER_HIDDEN bool upager__page_trylock(struct upager_page *pg);
-UPAGER_HIDDEN void upager__page_lock(struct upager_page *pg);
-UPAGER_HIDDEN void upager__page_unlock(struct upager_page *pg);
-UPAGER_HIDDEN void upager__page_wait(struct upager_page *pg, uint32_t seen);
-
-/*
- * Release events (page.c): a thread waiting for a frame registers with
- * upager__release_wait_begin(), looks at the frames once more, sleeps with
- * upager__release_wait() on the value begin returned, and finally calls
- * upager__release_wait_end().  Page unlocks and frame releases call
- * upager__release_event().
- */
-UPAGER_HIDDEN void upager__release_event(void);
-UPAGER_HIDDEN uint32_t upager__release_wait_begin(void);
-UPAGER_HIDDEN void upager__release_wait(uint32_t seen);
-UPAGER_HIDDEN void upager__release_wait_end(void);
-UPAGER_HIDDEN bool upager__release_waiting(void);
 
 static inline uint32_t page_flags(struct upager_page *pg)
 {
@@ -138,8 +151,6 @@ static inline unsigned page_pins(uint32_t flags)
 {
 	return flags >> PG_PIN_SHIFT;
 }
-
-/* ---- regions (region.c) ------------------------------------------------- */
 
 enum region_kind {
 	REGION_SHARED,  /* file mapping, written back to the file */
@@ -192,62 +203,8 @@ static inline uint64_t owner_page(uint64_t owner)
 	return owner & (((uint64_t)1 << FRAME_PAGE_BITS) - 1);
 }
 
-UPAGER_HIDDEN int upager__regions_init(void);
-UPAGER_HIDDEN struct upager_region *upager__region_get(uint32_t id);
-UPAGER_HIDDEN struct upager_region *upager__region_find(struct upager *p, const void *addr);
-UPAGER_HIDDEN int upager__region_create(struct upager *p, struct upager_region *r);
-UPAGER_HIDDEN int upager__region_unregister(struct upager_region *r);
-UPAGER_HIDDEN int upager__region_reregister(struct upager_region *r);
-UPAGER_HIDDEN void upager__region_free(struct upager_region *r);
-UPAGER_HIDDEN uint64_t upager__vma_budget(void);
-
-/* Access type of the fault being handled (from the signal context). */
+/* Access type of a fault, read from the signal context by signal.c. */
 enum { FAULT_UNKNOWN = 0, FAULT_READ = 1, FAULT_WRITE = 2 };
-UPAGER_HIDDEN int upager__fault_access(void);
-/* The interrupted context of that fault, or NULL where unknown. */
-UPAGER_HIDDEN ucontext_t *upager__fault_context(void);
-
-/* ---- the region gate (gate.c) -------------------------------------------- */
-/*
- * Readers (fault handlers, the Clock, API calls that touch pages) may run
- * together; a writer (registering or unregistering a region) waits until no
- * reader is inside.  Readers never block in the kernel on the gate: they
- * spin with sched_yield while a writer is inside, so the gate is safe in
- * signal context.  Nesting on one thread is allowed for readers.
- */
-UPAGER_HIDDEN void upager__gate_read_enter(void);
-UPAGER_HIDDEN void upager__gate_read_exit(void);
-UPAGER_HIDDEN void upager__gate_write_enter(void);
-UPAGER_HIDDEN void upager__gate_write_exit(void);
-UPAGER_HIDDEN void upager__gate_reset(void);
-
-/* ---- test injection (inject.c) ------------------------------------------- */
-
-#include "testhooks.h"
-#ifdef UPAGER_TEST_HOOKS
-UPAGER_HIDDEN long upager__inject(unsigned op, long res);
-UPAGER_HIDDEN bool upager__writeback_paused(void);
-UPAGER_HIDDEN bool upager__rereference_injected(void);
-#else
-static inline long upager__inject(unsigned op, long res)
-{
-	(void)op;
-	return res;
-}
-static inline bool upager__writeback_paused(void)
-{
-	return false;
-}
-static inline bool upager__rereference_injected(void)
-{
-	return false;
-}
-#endif
-
-/* Tries of a request that failed with EINTR or EAGAIN before it fails. */
-#define UPAGER_IO_RETRIES 16u
-
-/* ---- I/O (io.c) ---------------------------------------------------------- */
 
 struct io_req {
 	int fd;
@@ -267,11 +224,6 @@ struct upager_ring {
 	void *bounce;     /* bounce_len bytes for page-in (io.c) */
 };
 
-UPAGER_HIDDEN int upager__io_init(struct upager *p);
-UPAGER_HIDDEN void upager__io_exit(struct upager *p);
-UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n);
-UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off,
-                                         size_t len, off_t moff);
 
 /* ---- statistics (stats.c) ------------------------------------------------ */
 
@@ -309,18 +261,6 @@ struct upager_counters {
 #define STAT_INC(p, name) atomic_fetch_add_explicit(&(p)->stats.name, 1, memory_order_relaxed)
 #define STAT_ADD(p, name, n) \
 	atomic_fetch_add_explicit(&(p)->stats.name, (n), memory_order_relaxed)
-
-UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
-UPAGER_HIDDEN void upager__stat_fault_time(struct upager *p, uint64_t ns);
-UPAGER_HIDDEN uint64_t upager__now_ns(void);
-
-/* ---- options (options.c) -------------------------------------------------- */
-
-UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
-UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
-                                         struct upager_config *out);
-
-/* ---- the pager ------------------------------------------------------------ */
 
 struct extent;
 
@@ -394,8 +334,6 @@ static inline bool pager_ok(const struct upager *p)
 	return p && p->owner_pid == atomic_load_explicit(&upager__pid, memory_order_relaxed);
 }
 
-/* ---- paging (vmscan.c, fault.c, readahead.c, writeback.c) ----------------- */
-
 /* Address of page @idx in the app view and in the alias view. */
 static inline char *page_addr(const struct upager_region *r, uint64_t idx)
 {
@@ -406,44 +344,163 @@ static inline char *page_alias(const struct upager_region *r, uint64_t idx)
 	return r->alias + (idx << r->pager->page_shift);
 }
 
-/* vmscan.c: frames and the Clock hand.  Signal context. */
-UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame,
-                                       bool demand);
+/* ==== layer 0: stats.c, options.c, inject.c =============================== */
+
+UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
+UPAGER_HIDDEN void upager__stat_fault_time(struct upager *p, uint64_t ns);
+UPAGER_HIDDEN uint64_t upager__now_ns(void);
+
+UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
+UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
+                                         struct upager_config *out);
+
+#include "testhooks.h"
+#ifdef UPAGER_TEST_HOOKS
+UPAGER_HIDDEN long upager__inject(unsigned op, long res);
+UPAGER_HIDDEN bool upager__writeback_paused(void);
+UPAGER_HIDDEN bool upager__rereference_injected(void);
+#else
+static inline long upager__inject(unsigned op, long res)
+{
+	(void)op;
+	return res;
+}
+static inline bool upager__writeback_paused(void)
+{
+	return false;
+}
+static inline bool upager__rereference_injected(void)
+{
+	return false;
+}
+#endif
+
+/* Tries of a request that failed with EINTR or EAGAIN before it fails. */
+#define UPAGER_IO_RETRIES 16u
+
+/* ==== layer 1: page.c ===================================================== */
+
+UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags);
+UPAGER_HIDDEN bool upager__page_trylock(struct upager_page *pg);
+UPAGER_HIDDEN void upager__page_lock(struct upager_page *pg);
+UPAGER_HIDDEN void upager__page_unlock(struct upager_page *pg);
+UPAGER_HIDDEN void upager__page_wait(struct upager_page *pg, uint32_t seen);
+
+/*
+ * Release events: a thread waiting for a frame registers with
+ * upager__release_wait_begin(), looks at the frames once more, sleeps with
+ * upager__release_wait() on the value begin returned, and finally calls
+ * upager__release_wait_end().  Page unlocks and frame releases call
+ * upager__release_event().
+ */
+UPAGER_HIDDEN void upager__release_event(void);
+UPAGER_HIDDEN uint32_t upager__release_wait_begin(void);
+UPAGER_HIDDEN void upager__release_wait(uint32_t seen);
+UPAGER_HIDDEN void upager__release_wait_end(void);
+
+/* ==== layer 2: gate.c ===================================================== */
+/*
+ * Readers (fault handlers, the Clock, API calls that touch pages) may run
+ * together; a writer (registering or unregistering a region) waits until no
+ * reader is inside.  Readers never block in the kernel on the gate: they
+ * spin with sched_yield while a writer is inside, so the gate is safe in
+ * signal context.  Nesting on one thread is allowed for readers.
+ */
+UPAGER_HIDDEN void upager__gate_read_enter(void);
+UPAGER_HIDDEN void upager__gate_read_exit(void);
+UPAGER_HIDDEN void upager__gate_write_enter(void);
+UPAGER_HIDDEN void upager__gate_write_exit(void);
+UPAGER_HIDDEN void upager__gate_reset(void);
+
+/* ==== layer 3: region.c =================================================== */
+
+UPAGER_HIDDEN void upager__region_limits(long max_map_count);
+UPAGER_HIDDEN uint64_t upager__vma_budget(void);
+UPAGER_HIDDEN int upager__region_id_alloc(uint32_t *id);
+UPAGER_HIDDEN void upager__region_id_release(uint32_t id);
+UPAGER_HIDDEN void upager__region_publish(uint32_t id, struct upager_region *r);
+UPAGER_HIDDEN void upager__regions_atfork_child(void);
+UPAGER_HIDDEN struct upager_region *upager__region_get(uint32_t id);
+UPAGER_HIDDEN struct upager_region *upager__region_find(struct upager *p, const void *addr);
+UPAGER_HIDDEN void upager__region_free(struct upager_region *r);
+
+/* ==== layer 4: frame.c ==================================================== */
+
+UPAGER_HIDDEN bool upager__frame_take_free(struct upager *p, uint64_t owner, uint32_t *frame);
 UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
-UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
-UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t first,
-                                            uint64_t last);
+
+/* ==== layer 5: mprotect.c ================================================= */
+
+UPAGER_HIDDEN int64_t upager__access_gain(struct upager_region *r, uint64_t idx, uint64_t n,
+                                          uint32_t access);
+UPAGER_HIDDEN bool upager__access_over_budget(int64_t gained);
+UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n,
+                                     uint32_t access);
 UPAGER_HIDDEN void upager__access_forget(int64_t n);
 UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n);
-UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n,
-                                     uint32_t access);
 
-/* fault.c.  Signal context. */
-UPAGER_HIDDEN int upager__fault(struct upager_region *r, void *addr);
-UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
-                                         unsigned ra_pages, uint32_t access, bool demand);
+/* ==== layer 6: io.c ======================================================= */
 
-/* readahead.c.  Signal context. */
-UPAGER_HIDDEN unsigned upager__ra_window(struct upager_region *r, uint64_t idx);
+UPAGER_HIDDEN int upager__io_init(struct upager *p);
+UPAGER_HIDDEN void upager__io_exit(struct upager *p);
+UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n);
+UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off,
+                                         size_t len, off_t moff);
 
-/* writeback.c.  Signal context (write-back of locked pages). */
+/* ==== layer 7: writeback.c ================================================ */
+
 UPAGER_HIDDEN void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
                                        struct io_req *req);
 UPAGER_HIDDEN int upager__writeback_locked(struct upager *p, struct upager_region **rs,
                                            uint64_t *idxs, unsigned n, int *results);
 UPAGER_HIDDEN int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last,
                                       bool evict);
+UPAGER_HIDDEN void upager__mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f);
+UPAGER_HIDDEN void upager__kick_thread(struct upager *p);
 
-/* worker.c */
+/* ==== layer 8: vmscan.c =================================================== */
+
+UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame,
+                                       bool demand);
+UPAGER_HIDDEN int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n,
+                                       uint32_t access);
+UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
+UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t first,
+                                            uint64_t last);
+
+/* ==== layer 9: filemap.c ================================================== */
+
+UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
+                                         unsigned ra_pages, uint32_t access, bool demand);
+
+/* ==== layer 10: readahead.c =============================================== */
+
+UPAGER_HIDDEN unsigned upager__ra_window(struct upager_region *r, uint64_t idx);
+UPAGER_HIDDEN void upager__readahead_hit(struct upager_region *r, uint64_t idx, uint32_t f);
+UPAGER_HIDDEN void upager__readahead_next(struct upager_region *r, uint64_t next);
+
+/* ==== layer 11: fault.c =================================================== */
+
+UPAGER_HIDDEN int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc);
+
+/* ==== layer 12: signal.c ================================================== */
+
+UPAGER_HIDDEN int upager__signal_init(void);
+UPAGER_HIDDEN int upager__region_create(struct upager *p, struct upager_region *r);
+UPAGER_HIDDEN int upager__region_unregister(struct upager_region *r);
+UPAGER_HIDDEN int upager__region_reregister(struct upager_region *r);
+
+/* ==== layer 13: worker.c ================================================== */
+
 UPAGER_HIDDEN int upager__worker_start(struct upager *p);
 UPAGER_HIDDEN void upager__worker_stop(struct upager *p);
 UPAGER_HIDDEN int upager__worker_queue(struct upager *p, struct upager_region *r,
                                        uint64_t first, uint64_t count);
 UPAGER_HIDDEN void upager__worker_drain(struct upager *p, struct upager_region *r);
-UPAGER_HIDDEN void upager__worker_kick(struct upager *p);
 
-/* pager.c */
+/* ==== layer 14: pager.c =================================================== */
+
 UPAGER_HIDDEN void upager__block_signals(sigset_t *old);
 UPAGER_HIDDEN void upager__restore_signals(const sigset_t *old);
 

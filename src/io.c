@@ -17,6 +17,10 @@
  * In test builds the hook of inject.c rewrites completion results here,
  * below every caller, the way a failing device would.
  *
+ * Owns: the rings, their bounce buffers, and carrying out requests in
+ * full (short transfers, EINTR/EAGAIN, the O_DIRECT tail).
+ * Calls: inject.c (the injection point below every caller).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"

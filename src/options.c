@@ -6,6 +6,10 @@
  * set-group-ID program (or one with file capabilities) it reads as unset,
  * so the caller of such a program cannot choose its settings.
  *
+ * Owns: parsing sizes and resolving a configuration from its fields, the
+ * environment (secure_getenv) and the defaults of upager.h.
+ * Calls: nothing of upager's (the bottom layer).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"

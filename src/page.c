@@ -144,11 +144,6 @@ void upager__release_wait_end(void)
 	atomic_fetch_sub_explicit(&release_waiters, 1, memory_order_seq_cst);
 }
 
-bool upager__release_waiting(void)
-{
-	return atomic_load_explicit(&release_waiters, memory_order_relaxed) != 0;
-}
-
 void upager__page_unlock(struct upager_page *pg)
 {
 	uint32_t old = atomic_fetch_and_explicit(&pg->flags, ~(PG_LOCKED | PG_WAITERS),

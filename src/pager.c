@@ -8,6 +8,10 @@
  * page lock and then wait for that lock.  SIGSEGV, SIGBUS, SIGILL, SIGFPE
  * and SIGTRAP stay deliverable (a synchronous fault must never be blocked).
  *
+ * Owns: the public API: pagers, regions' setup and teardown, range
+ * operations (sync, advise, pin), the API lock and signal blocking.
+ * Calls: every layer below (internal.h draws them).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"
@@ -75,7 +79,7 @@ int upager_create(upager_t **out, const struct upager_config *config)
 	rc = upager__config_resolve(config, &c);
 	if (rc < 0)
 		return rc;
-	rc = upager__regions_init();
+	rc = upager__signal_init();
 	if (rc < 0)
 		return rc;
 
@@ -764,7 +768,7 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 		}
 		f = page_flags(pg);
 		if ((f & PG_ACCESS) != access) {
-			rc = upager__set_access(r, idx, 1, access);
+			rc = upager__grant_access(r, idx, 1, access);
 			if (rc < 0) {
 				upager__page_unlock(pg);
 				break;

@@ -1,7 +1,9 @@
 /*
- * readahead.c - the read-ahead window of a region.
+ * readahead.c - read-ahead: the window of a region, the marker, and the
+ * next run (after Linux mm/readahead.c).
  *
- * SIGNAL CONTEXT: called from the fault handler; atomics only.
+ * SIGNAL CONTEXT: called from the fault handler; atomics, page try-locks
+ * and page-in (filemap.c) only.
  *
  * A major fault on the page a sequential stream reaches next (the page
  * after the last run read) grows the window: 4 pages, then doubling up to
@@ -14,6 +16,10 @@
  * inaccessible: touching it is a minor fault that tells the stream goes on
  * and reads the next run before the application gets there (like the
  * kernel's PG_readahead), so a sequential scan takes one fault per run.
+ * The next run never waits for frames (filemap.c without demand).
+ *
+ * Owns: the window, the read-ahead and marker bits' meaning.
+ * Calls: filemap.c, page.c, stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -45,4 +51,46 @@ unsigned upager__ra_window(struct upager_region *r, uint64_t idx)
 	}
 	atomic_store_explicit(&r->ra_window, w, memory_order_relaxed);
 	return w;
+}
+
+/* A read-ahead page was touched: count it, and at the marker count the run
+ * before it and read the next run. */
+void upager__readahead_hit(struct upager_region *r, uint64_t idx, uint32_t f)
+{
+	struct upager *p = r->pager;
+
+	if (f & PG_READAHEAD) {
+		page_clear(&r->pages[idx], PG_READAHEAD);
+		STAT_INC(p, readahead_used);
+	}
+	if (!(f & PG_RA_MARK))
+		return;
+	page_clear(&r->pages[idx], PG_RA_MARK);
+	for (uint64_t j = idx; j-- > 0 && idx - j <= p->readahead;) {
+		uint32_t old = atomic_fetch_and(&r->pages[j].flags, ~(uint32_t)PG_READAHEAD);
+		if (!(old & PG_READAHEAD))
+			break;
+		STAT_INC(p, readahead_used);
+	}
+}
+
+/* After a marker hit on @idx (unlocked now): read the next run. */
+void upager__readahead_next(struct upager_region *r, uint64_t next)
+{
+	struct upager_page *pg;
+	unsigned w;
+
+	if (next >= r->npages)
+		return;
+	pg = &r->pages[next];
+	if ((page_flags(pg) & PG_RESIDENT) || !upager__page_trylock(pg))
+		return;
+	if (!(page_flags(pg) & PG_RESIDENT)) {
+		w = upager__ra_window(r, next);
+		if (w && upager__page_in_locked(r, next, w, PG_READ, false) > 0) {
+			page_set(pg, PG_READAHEAD);
+			STAT_INC(r->pager, readahead);
+		}
+	}
+	upager__page_unlock(pg);
 }

@@ -5,6 +5,10 @@
  * upager__now_ns() run in the SIGSEGV handler: atomics and clock_gettime
  * (vDSO, async-signal-safe) only.
  *
+ * Owns: the counters' arithmetic, the fault-time histogram, their text
+ * form (upager_stats, upager_print_stats).
+ * Calls: nothing of upager's (the bottom layer).
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"

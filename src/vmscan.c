@@ -1,11 +1,19 @@
 /*
- * vmscan.c - frames, the Clock hand, eviction, and app-view protections.
+ * vmscan.c - the Clock: which frame to take, clearing references, and
+ * eviction with write-back (reclaim, after Linux mm/vmscan.c).
  *
  * SIGNAL CONTEXT: everything here runs inside the SIGSEGV handler (and in
- * API calls and the WILLNEED worker).  Only atomics, page locks taken with
- * try-lock (a page lock is never waited for here, so no cycle can form with
- * a thread that holds one and waits for a frame), system calls, and the
- * caller's stack.  No malloc.
+ * API calls and on the pager's thread).  Only atomics, page locks taken
+ * with try-lock (a page lock is never waited for here, so no cycle can
+ * form with a thread that holds one and waits for a frame), the release
+ * event's futex, system calls, and the caller's stack.  No malloc.
+ *
+ * Owns: the Clock hand and its policy, frame allocation for a page
+ * (upager__frame_alloc), and granting access within the VMA budget
+ * (upager__grant_access).
+ * Calls: writeback.c (batches of dirty pages), mprotect.c (protection
+ * changes, the punch), frame.c (free slots), region.c (the region of a
+ * frame), page.c, stats.c, inject.c.
  *
  * The frame table has memory_limit / page_size slots; a resident page owns
  * exactly one, so resident memory never exceeds the limit.  The Clock hand
@@ -29,112 +37,20 @@
  * only when two turns found every frame pinned or holding a page whose
  * write-back failed.  See upager__frame_alloc() and docs/design.md.
  *
- * Protections and the VMA bound: every run of pages with equal protection
- * is one kernel VMA.  upager__set_access() keeps the number of accessible
- * pages in the process under upager__vma_budget() by clearing references
- * ahead of the hand when a grant would pass it, so a region has at most
- * 2 * accessible + 1 VMAs; see docs/design.md.
+ * Protections and the VMA bound: upager__grant_access() keeps the number
+ * of accessible pages in the process under upager__vma_budget() by clearing
+ * references ahead of the hand when a grant would pass it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"
 
-#include <fcntl.h>
-#include <linux/falloc.h>
-#include <sys/mman.h>
 
-/* Pages accessible in app views, all pagers of the process. */
-static _Atomic int64_t accessible_pages;
 
-static int prot_of(uint32_t access)
-{
-	if (access & PG_WRITE)
-		return PROT_READ | PROT_WRITE;
-	if (access & PG_READ)
-		return PROT_READ;
-	return PROT_NONE;
-}
 
-/**
- * upager__set_access() - set the app-view protection of locked pages.
- * @r:      the region.
- * @idx:    first page; pages [@idx, @idx + @n) are locked by the caller.
- * @n:      pages, >= 1.
- * @access: 0, PG_READ or PG_READ | PG_WRITE.
- *
- * Return: 0, or -ENOMEM when the kernel's VMA limit refuses the change
- * even after references were cleared to make room (flags unchanged).
- */
-int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32_t access)
-{
-	struct upager *p = r->pager;
-	int64_t gained = 0;
-	int tries = 0;
 
-	for (uint64_t k = 0; k < n; k++) {
-		uint32_t f = page_flags(&r->pages[idx + k]);
-		gained += (access != 0) - ((f & PG_ACCESS) != 0);
-	}
-	if (gained > 0) {
-		int64_t budget = (int64_t)upager__vma_budget();
-		if (atomic_load_explicit(&accessible_pages, memory_order_relaxed) + gained >
-		    budget)
-			upager__deactivate_some(p, (unsigned)gained + 16);
-	}
-	while (upager__inject(UPAGER_OP_MPROTECT, 0) != 0 ? (errno = ENOMEM, 1)
-	       : mprotect(page_addr(r, idx), n << p->page_shift, prot_of(access)) != 0) {
-		int err = errno;
 
-		/*
-		 * The VMA limit: merge runs by clearing references, and retry.
-		 * Only for a grant: clearing references is itself a change of
-		 * protection, and must not recurse into this.
-		 */
-		if (err != ENOMEM || !access || ++tries > 4 || !upager__deactivate_some(p, 256))
-			return -err;
-	}
-	for (uint64_t k = 0; k < n; k++) {
-		struct upager_page *pg = &r->pages[idx + k];
-		uint32_t f = page_flags(pg);
-		if ((f & PG_ACCESS) != access) {
-			page_clear(pg, PG_ACCESS & ~access);
-			page_set(pg, access);
-		}
-	}
-	atomic_fetch_add_explicit(&accessible_pages, gained, memory_order_relaxed);
-	return 0;
-}
 
-/**
- * upager__evict_run_locked() - free the frame memory of @n locked, resident,
- * clean, unreferenced pages [@idx, @idx + @n) of @r, with one punch of the
- * memfd.  The caller frees or reuses their frame slots.
- */
-void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n)
-{
-	struct upager *p = r->pager;
-	off_t off = (off_t)(r->memfd_offset + (idx << p->page_shift));
-	off_t len = (off_t)n << p->page_shift;
-
-	if (fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) != 0)
-		madvise(page_alias(r, idx), (size_t)len, MADV_REMOVE);
-	for (unsigned k = 0; k < n; k++)
-		page_clear(&r->pages[idx + k], PG_RESIDENT | PG_READAHEAD | PG_RA_MARK);
-	upager__stat_resident(p, -(int64_t)n);
-	STAT_ADD(p, pgsteal, n);
-}
-
-void upager__evict_locked(struct upager_region *r, uint64_t idx)
-{
-	upager__evict_run_locked(r, idx, 1);
-}
-
-void upager__frame_free(struct upager *p, uint32_t frame)
-{
-	atomic_store_explicit(&p->frames[frame].owner, 0, memory_order_seq_cst);
-	atomic_fetch_add(&p->nfree, 1);
-	upager__release_event();
-}
 
 /* The Clock's action on a page the caller has locked. */
 static enum clock_action locked_action(struct upager_page *pg)
@@ -314,32 +230,6 @@ static bool wb_flush(struct upager *p, struct wb_batch *b, uint64_t owner, uint3
 	return taken;
 }
 
-/* Take a free frame for @owner, if the free count says there is one. */
-static bool take_free(struct upager *p, uint64_t owner, uint32_t *frame)
-{
-	while (atomic_load_explicit(&p->nfree, memory_order_relaxed) > 0) {
-		uint64_t start = atomic_load_explicit(&p->free_hint, memory_order_relaxed);
-		bool raced = false;
-
-		for (size_t k = 0; k < p->nframes; k++) {
-			uint32_t fi = (uint32_t)((start + k) % p->nframes);
-			uint64_t o = atomic_load_explicit(&p->frames[fi].owner, memory_order_relaxed);
-
-			if (o != 0)
-				continue;
-			if (atomic_compare_exchange_strong(&p->frames[fi].owner, &o, owner)) {
-				atomic_fetch_sub(&p->nfree, 1);
-				atomic_store_explicit(&p->free_hint, fi + 1, memory_order_relaxed);
-				*frame = fi;
-				return true;
-			}
-			raced = true;
-		}
-		if (!raced)
-			break; /* nfree was stale: the frames were taken meanwhile */
-	}
-	return false;
-}
 
 /* What a visit of the hand, or a turn, found: the caller's decision to
  * retry, wait or give up.  Ordered from best to worst. */
@@ -519,7 +409,7 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 
 	if (!demand && atomic_load_explicit(&p->frame_waiters, memory_order_relaxed))
 		return -EAGAIN; /* the last frames are for the demanded page */
-	if (take_free(p, owner, frame))
+	if (upager__frame_take_free(p, owner, frame))
 		return 0;
 	res = clock_turn(p, owner, false, frame);
 	if (res == SWEEP_TOOK)
@@ -538,7 +428,7 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 			upager__release_wait_end();
 			seen = upager__release_wait_begin();
 		}
-		if (take_free(p, owner, frame))
+		if (upager__frame_take_free(p, owner, frame))
 			break;
 		res = clock_turn(p, owner, true, frame);
 		if (res == SWEEP_TOOK)
@@ -558,6 +448,28 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 		upager__release_wait_end();
 		atomic_fetch_sub(&p->frame_waiters, 1);
 	}
+	return rc;
+}
+
+/**
+ * upager__grant_access() - make locked pages [@idx, @idx + @n) of @r
+ * accessible (@access PG_READ or PG_READ | PG_WRITE) within the VMA
+ * budget: when the grant would pass it, or the kernel's VMA limit refuses
+ * it, clear references ahead of the hand (which merges runs) and retry.
+ *
+ * Return: 0, or -ENOMEM when the kernel still refuses (flags unchanged).
+ */
+int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32_t access)
+{
+	struct upager *p = r->pager;
+	int64_t gained = upager__access_gain(r, idx, n, access);
+	int tries = 0, rc;
+
+	if (upager__access_over_budget(gained))
+		upager__deactivate_some(p, (unsigned)gained + 16);
+	while ((rc = upager__set_access(r, idx, n, access)) == -ENOMEM && ++tries <= 4 &&
+	       upager__deactivate_some(p, 256))
+		;
 	return rc;
 }
 
@@ -598,9 +510,3 @@ long upager__deactivate_range(struct upager_region *r, uint64_t first, uint64_t 
 	return n;
 }
 
-/* upager__access_forget() - @n accessible pages went away with their
- * region's mappings. */
-void upager__access_forget(int64_t n)
-{
-	atomic_fetch_sub_explicit(&accessible_pages, n, memory_order_relaxed);
-}

@@ -2,8 +2,8 @@
  * worker.c - the pager's background thread: asynchronous page-in for
  * UPAGER_ADV_WILLNEED, and background write-back.
  *
- * SIGNAL CONTEXT: upager__worker_kick() is called from the fault handler
- * (an atomic increment and a futex wake).  The rest runs on the thread.
+ * Not signal context: everything here runs on the thread or in API calls.
+ * The fault handler wakes the thread through writeback.c's event word.
  *
  * The thread runs with every signal blocked.  It takes requests from a
  * fixed queue (a full queue drops new advice: it is a hint), and pages each
@@ -13,6 +13,12 @@
  * pages per request, so it never evicts its own work, and never waits for
  * a frame (upager__frame_alloc without demand).  upager_unmap() drains the
  * requests of a region before tearing it down.
+ *
+ * Owns: the pager's thread, its WILLNEED queue, background write-back's
+ * own hand.  It sleeps on the event word that writeback.c's
+ * upager__kick_thread() bumps; nothing below calls into this file.
+ * Calls: filemap.c (page-in), writeback.c (write-back, the kick), region.c,
+ * gate.c, page.c, inject.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -151,12 +157,6 @@ static void worker_sleep(struct upager *p, uint32_t seen)
 	syscall(SYS_futex, (uint32_t *)&p->wkick, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
 }
 
-void upager__worker_kick(struct upager *p)
-{
-	atomic_fetch_add(&p->wkick, 1);
-	syscall(SYS_futex, (uint32_t *)&p->wkick, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
 static void *worker_main(void *arg)
 {
 	struct upager *p = arg;
@@ -221,7 +221,7 @@ void upager__worker_stop(struct upager *p)
 	pthread_mutex_lock(&p->wlock);
 	p->wstop = true;
 	pthread_mutex_unlock(&p->wlock);
-	upager__worker_kick(p);
+	upager__kick_thread(p);
 	pthread_join(p->worker, NULL);
 	p->worker_started = false;
 }
@@ -239,7 +239,7 @@ int upager__worker_queue(struct upager *p, struct upager_region *r, uint64_t fir
 		p->wq_len++;
 	}
 	pthread_mutex_unlock(&p->wlock);
-	upager__worker_kick(p);
+	upager__kick_thread(p);
 	return 0;
 }
 

@@ -17,12 +17,24 @@
  * later eviction, sync or unmap tries it again, and the error is returned
  * until a write succeeds, so no sync reports success for unwritten data.
  *
+ * Dirty accounting (after Linux mm/page-writeback.c): upager__mark_dirty()
+ * counts a newly dirty page and, past dirty_high, kicks the pager's thread
+ * through its event word (upager__kick_thread: an atomic and a futex wake,
+ * async-signal-safe); the thread (worker.c, above) sleeps on that word.
+ *
+ * Owns: page sources, write-back of locked pages, flushes, dirty
+ * accounting, the thread's event word.
+ * Calls: mprotect.c (downgrades, eviction of flushed pages), frame.c,
+ * io.c, page.c, stats.c.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define ALIGN_PAGE(x, a) (((x) + (a) - 1) & ~((size_t)(a) - 1))
@@ -291,4 +303,27 @@ int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last, 
 	}
 	atomic_fetch_sub(&r->flushing, 1);
 	return err ? err : busy;
+}
+
+/* A store made locked page @pg dirty.  Past dirty_high, kick the
+ * background write-back (once until it has run). */
+void upager__mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f)
+{
+	if (!(f & PG_DIRTY)) {
+		page_set(pg, PG_DIRTY);
+		if (atomic_fetch_add(&p->stats.nr_dirty, 1) + 1 > (int64_t)p->dirty_high &&
+		    !atomic_exchange(&p->wb_kicked, 1))
+			upager__kick_thread(p);
+	}
+}
+
+/**
+ * upager__kick_thread() - wake the pager's thread (worker.c): bump its
+ * event word and wake it.  An atomic and a futex wake: async-signal-safe.
+ * The thread sleeps on the word; this file, below it, only announces.
+ */
+void upager__kick_thread(struct upager *p)
+{
+	atomic_fetch_add(&p->wkick, 1);
+	syscall(SYS_futex, (uint32_t *)&p->wkick, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }

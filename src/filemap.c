@@ -1,0 +1,186 @@
+/*
+ * filemap.c - page-in: make a page resident, with the pages read ahead of
+ * it, from the file, the scratch file or zeros.
+ *
+ * SIGNAL CONTEXT: runs inside the SIGSEGV handler (major faults), in API
+ * calls (pins) and on the pager's thread (WILLNEED).  No malloc, no pthread
+ * locks: page locks taken with try-lock for read-ahead pages, frames from
+ * the Clock (which waits only for a demanded page), I/O through the rings
+ * or pread(2), the caller's stack.
+ *
+ * Owns: the page-in of a run (frames, the read, the resident bit, the
+ * first access).
+ * Calls: vmscan.c (frames, granting access), writeback.c (where a page's
+ * bytes come from), io.c, mprotect.c, frame.c, page.c, stats.c.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/mman.h>
+
+/* Discard a failed or abandoned run: pages [idx, idx+n) hold frames but
+ * are not resident yet. */
+static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unlock_first)
+{
+	struct upager *p = r->pager;
+
+	for (unsigned k = 0; k < n; k++) {
+		struct upager_page *pg = &r->pages[idx + k];
+		off_t off = (off_t)(r->memfd_offset + ((idx + k) << p->page_shift));
+
+		fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+		          (off_t)p->page_size);
+		upager__frame_free(p, pg->frame);
+		if (k > 0 || unlock_first)
+			upager__page_unlock(pg);
+	}
+}
+
+/**
+ * upager__page_in_locked() - make page @idx resident, with read-ahead.
+ * @r:        the region.
+ * @idx:      the page; locked by the caller and not resident.
+ * @ra_pages: most pages after @idx to read in the same request.
+ * @access:   0 (leave inaccessible, as WILLNEED does), or PG_READ /
+ *            PG_READ | PG_WRITE for @idx; read-ahead pages get PG_READ
+ *            except the last, the marker.
+ * @demand:   @idx itself was demanded (a fault, a pin): wait for its frame
+ *            (upager__frame_alloc).  Without it (read-ahead, WILLNEED)
+ *            nothing waits, and -ENOMEM only means "not now".
+ *
+ * Read-ahead pages are taken only if free of locks and not resident, and
+ * stop at the first page that comes from another source.  @idx stays
+ * locked; read-ahead pages are unlocked on return.
+ *
+ * Return: pages made resident (>= 1), or a negative errno (-ENOMEM: no
+ * frame could be had; -EIO etc.: the read failed; @idx not resident).
+ */
+int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pages,
+                           uint32_t access, bool demand)
+{
+	struct upager *p = r->pager;
+	uint32_t f0 = page_flags(&r->pages[idx]);
+	bool backed = f0 & PG_BACKED;
+	unsigned n = 1, k;
+	struct io_req req;
+	uint64_t max_run = (64u << 20) >> p->page_shift; /* bytes per request cap */
+	int rc;
+
+	if (ra_pages > max_run)
+		ra_pages = (unsigned)max_run;
+	/*
+	 * Never read ahead into more than a quarter of the unpinned frames:
+	 * with few frames, read-ahead would evict the other half of an access
+	 * that spans two pages, and the two faults would take turns for ever.
+	 */
+	{
+		int64_t pinned = atomic_load(&p->stats.nr_pinned);
+		uint64_t unpinned = p->nframes > (uint64_t)pinned ? p->nframes - (uint64_t)pinned : 0;
+
+		if (ra_pages > unpinned / 4)
+			ra_pages = (unsigned)(unpinned / 4);
+	}
+	for (k = 1; k <= ra_pages && idx + k < r->npages; k++) {
+		struct upager_page *pg = &r->pages[idx + k];
+		uint32_t f = page_flags(pg);
+
+		if ((f & PG_RESIDENT) || ((f & PG_BACKED) != 0) != backed)
+			break;
+		if (!upager__page_trylock(pg))
+			break;
+		if (page_flags(pg) & PG_RESIDENT) {
+			upager__page_unlock(pg);
+			break;
+		}
+		n++;
+	}
+	/* Frames: the demanded page must get one; read-ahead ones may not. */
+	for (k = 0; k < n; k++) {
+		uint32_t fi;
+
+		if (upager__frame_alloc(p, frame_owner(r, idx + k), &fi, k == 0 && demand) != 0) {
+			if (k == 0) {
+				for (unsigned j = 1; j < n; j++)
+					upager__page_unlock(&r->pages[idx + j]);
+				return -ENOMEM;
+			}
+			for (unsigned j = k; j < n; j++)
+				upager__page_unlock(&r->pages[idx + j]);
+			n = k;
+			break;
+		}
+		r->pages[idx + k].frame = fi;
+	}
+
+	if (r->kind == REGION_ANON && !backed) {
+		/* Never written: the memfd hole already reads as zero. */
+		STAT_ADD(p, pgzerofill, n);
+	} else {
+		upager__page_source(r, idx, false, &req);
+		if (n > 1) {
+			uint64_t off = idx << p->page_shift;
+			size_t run = (size_t)n << p->page_shift;
+			if (r->kind != REGION_ANON && !backed) {
+				size_t left = r->length - off;
+				req.len = left < run ? left : run;
+				req.fd = r->fd;
+				req.alt_fd = -1;
+				if (r->direct_fd >= 0 && req.len % p->page_size == 0) {
+					req.fd = r->direct_fd;
+					req.alt_fd = r->fd;
+				}
+			} else {
+				req.len = run;
+			}
+		}
+		rc = upager__io_read_frames(p, req.fd, req.alt_fd, req.off, req.len,
+		                            (off_t)(r->memfd_offset + (idx << p->page_shift)));
+		if (rc == -EAGAIN) {
+			/* Every bounce buffer is in use: read into the alias
+			 * view, then drop its page-table entries, so that each
+			 * frame stays mapped (and counted in RSS) once. */
+			rc = upager__io_run(p, &req, 1);
+			madvise(page_alias(r, idx), (size_t)n << p->page_shift, MADV_DONTNEED);
+		}
+		if (rc < 0) {
+			STAT_INC(p, io_errors);
+			drop_run(r, idx, n, false);
+			return rc;
+		}
+		STAT_ADD(p, pgpgin, n);
+	}
+	for (k = 0; k < n; k++) {
+		struct upager_page *pg = &r->pages[idx + k];
+		page_set(pg, PG_RESIDENT | (k ? PG_READAHEAD : 0));
+	}
+	upager__stat_resident(p, n);
+	if (n > 1)
+		STAT_ADD(p, readahead, n - 1);
+	atomic_store_explicit(&r->ra_next, idx + n, memory_order_relaxed);
+
+	if (access) {
+		/* The demanded page, and read-ahead pages up to the marker. */
+		uint64_t grant = n > 1 ? n - 1 : 1;
+		rc = -1;
+		if (grant > 1 && access == PG_READ)
+			rc = upager__grant_access(r, idx, grant, PG_READ); /* one call */
+		else if (grant > 1)
+			upager__grant_access(r, idx + 1, grant - 1, PG_READ);
+		if (rc != 0)
+			rc = upager__grant_access(r, idx, 1, access);
+		if (rc < 0) {
+			/* Resident but inaccessible: a later touch retries. */
+			for (k = 1; k < n; k++)
+				upager__page_unlock(&r->pages[idx + k]);
+			return rc;
+		}
+		if (n > 1)
+			page_set(&r->pages[idx + n - 1], PG_RA_MARK);
+	}
+	for (k = 1; k < n; k++)
+		upager__page_unlock(&r->pages[idx + k]);
+	return (int)n;
+}

@@ -1,0 +1,45 @@
+/*
+ * testhooks.c - test hooks that inspect or drive a pager from outside
+ * (test builds only, UPAGER_TEST_HOOKS; see testhooks.h).
+ *
+ * Owns: nothing; it reads pages' flags and clears references.
+ * Calls: vmscan.c (clearing references), region.c, gate.c, page.c, and
+ * the pager's lock (pager.c's): it sits at the top, beside the API.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "internal.h"
+
+#ifdef UPAGER_TEST_HOOKS
+
+long upager__page_state(struct upager *p, const void *addr)
+{
+	struct upager_region *r;
+	long state = -1;
+
+	pthread_mutex_lock(&p->lock); /* the region list */
+	r = upager__region_find(p, addr);
+	if (r)
+		state = (long)page_flags(&r->pages[((uintptr_t)addr - (uintptr_t)r->base) >>
+		                                   p->page_shift]);
+	pthread_mutex_unlock(&p->lock);
+	return state;
+}
+
+long upager__clear_references(struct upager *p)
+{
+	long n = 0;
+
+	pthread_mutex_lock(&p->lock); /* the region list */
+	upager__gate_read_enter();
+	for (struct upager_region *r = p->regions; r; r = r->next) {
+		long k = upager__deactivate_range(r, 0, r->npages - 1);
+		if (k > 0)
+			n += k;
+	}
+	upager__gate_read_exit();
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+#endif /* UPAGER_TEST_HOOKS */
