@@ -1,17 +1,17 @@
 /*
  * sort-options.c - upager-sort's command line: the options, --help and
  * --version, and the checks that end a bad command line with a message and
- * exit status 2.  Sizes are parsed by lib/units.c.
+ * exit status 2 (lib/cli.c).  Sizes are parsed by lib/units.c.
  *
  * Copyright (C) 2026 The upager authors.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "upager-sort.h"
+#include "cli.h"
 #include "units.h"
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,9 @@
 
 #define DEFAULT_SIZE GiB          /* --size */
 #define DEFAULT_SEED 1            /* --seed: fixed, so runs are comparable */
+
+/* "upager-sort: <problem>", the --help hint, exit 2. */
+#define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
 
 static const struct option long_options[] = {
 	{ "memory-limit", required_argument, NULL, 'm' },
@@ -59,20 +62,6 @@ static void usage(FILE *out)
 		"of 1024).  Exit status: 0 sorted and verified, 1 verification failed\n"
 		"or an error, 2 bad usage.\n",
 		DEFAULT_SEED);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
-	exit(EXIT_USAGE);
 }
 
 static bool is_pow2(uint64_t v)
@@ -141,8 +130,7 @@ void parse_options(int argc, char **argv, struct options *o)
 			       upager_version());
 			exit(EXIT_SUCCESS);
 		default: /* getopt_long has printed the problem */
-			fputs("Try '" PROG " --help' for more information.\n", stderr);
-			exit(EXIT_USAGE);
+			cli_try_help(PROG);
 		}
 	}
 	if (optind < argc)

@@ -40,6 +40,7 @@
 #endif
 
 #include "upager-sort.h"
+#include "cli.h"
 #include "units.h"
 
 #include <errno.h>
@@ -128,7 +129,7 @@ static void say(const struct run *r, const char *fmt, ...)
 }
 
 /* Choose the page size and memory limit, and create the pager.  Returns 0,
- * 1 (error, reported) or EXIT_USAGE. */
+ * 1 (error, reported) or CLI_EXIT_USAGE. */
 static int setup_pager(struct run *r)
 {
 	struct upager_config cfg = { .page_size = (size_t)r->opt.page_size };
@@ -164,7 +165,7 @@ static int setup_pager(struct run *r)
 		fprintf(stderr, PROG ": invalid --memory-limit %s: below %u pages of %s (%s)\n",
 		        UNITS_STR(limit), UPAGER_MIN_FRAMES, UNITS_STR(resolved.page_size),
 		        UNITS_STR(least));
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (limit < least)
 		limit = least;
@@ -454,8 +455,8 @@ out:
 	if (r.fd >= 0)
 		close(r.fd);
 	cleanup_remove_file();
-	if (status == EXIT_USAGE)
-		return EXIT_USAGE;
+	if (status == CLI_EXIT_USAGE)
+		return CLI_EXIT_USAGE;
 	if (status == 0)
 		print_summary(&r, pass);
 	return pass && status == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -29,7 +29,6 @@
 #include "upager.h"
 
 #define PROG "upager-sort"
-#define EXIT_USAGE 2
 
 /* -------------------------------------------------------- sort-options.c */
 
@@ -45,7 +44,7 @@ struct options {
 };
 
 /* Fill @o from the command line.  Exits after --help or --version (0) and
- * on bad usage (EXIT_USAGE, after a message). */
+ * on bad usage (CLI_EXIT_USAGE, 2, after a message). */
 void parse_options(int argc, char **argv, struct options *o);
 
 /* Where to generate the file: --tmpdir, else $UPAGER_TMPDIR, $TMPDIR,

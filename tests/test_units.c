@@ -1,18 +1,21 @@
 /*
- * test_units.c - unit tests of lib/units.c (libsupport): parsing sizes
- * ("64K", "1GiB"), parsing integers, formatting byte counts; valid and
- * invalid inputs, overflow.  Plain CUnit: it needs neither upager nor the
- * helpers of the other tests.
+ * test_units.c - unit tests of libsupport (lib/): units.c, parsing sizes
+ * ("64K", "1GiB"), parsing integers, formatting byte counts, with valid and
+ * invalid inputs and overflow; cli.c, the bad-usage message and status.
+ * Plain CUnit: it needs neither upager nor the helpers of the other tests.
  *
  * Copyright (C) 2026 The upager authors.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "cli.h"
 #include "units.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
@@ -243,6 +246,37 @@ static void test_round_trip(void)
 	}
 }
 
+/* cli_usage_error() in a child whose stderr is a pipe: the message, then
+ * exit status 2. */
+static void test_usage_error(void)
+{
+	static const char want[] = "prog: bad value '7'\n"
+	                           "Try 'prog --help' for more information.\n";
+	char got[256];
+	size_t len = 0;
+	ssize_t n;
+	int fds[2], status;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		cli_usage_error("prog", "bad value '%d'", 7);
+	}
+	close(fds[1]);
+	while (len < sizeof(got) - 1 && (n = read(fds[0], got + len, sizeof(got) - 1 - len)) > 0)
+		len += (size_t)n;
+	got[len] = '\0';
+	close(fds[0]);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == CLI_EXIT_USAGE);
+	CU_ASSERT_STRING_EQUAL(got, want);
+}
+
 int main(void)
 {
 	static const struct {
@@ -257,6 +291,7 @@ int main(void)
 		{ "format: short", test_format_short },
 		{ "format: truncation", test_format_truncates },
 		{ "format then parse", test_round_trip },
+		{ "bad usage: message, status 2", test_usage_error },
 	};
 	CU_pSuite suite;
 	unsigned failed, run;
