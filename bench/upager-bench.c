@@ -9,11 +9,12 @@
  * OUT-DIR/upager-bench-YYYYmmdd-HHMMSS.csv); progress goes to stderr.
  * bench/plot.gp draws PNGs from the CSV.
  *
- * The harness links upager statically (libupager_core) and includes
- * src/internal.h: some measurements need a state that no public call
- * produces, e.g. resident pages whose references were cleared, and the
- * direct-I/O rows report whether O_DIRECT was really used.  Those hooks are
- * only ever called outside the timed sections.
+ * The harness uses only upager's public API (upager.h) and links the
+ * shared library, as users do.  The states some measurements need are made
+ * and checked through it: resident pages whose references were cleared
+ * come from upager_advise(UPAGER_ADV_COLD), checked with the counters of
+ * upager_stats; whether the direct-I/O rows really used O_DIRECT is read
+ * from outside (/proc/self/fd and fdinfo).
  *
  * Workloads (the table `workloads' near the end; one function each,
  * workload_*).  D is the data size (--data), L the memory limit (--limit),
@@ -185,8 +186,8 @@
  *           this is the least a protection-based pager can cost;
  *   major   a read of a non-resident page of a file that is hot in the
  *           page cache (read-ahead off: UPAGER_ADV_RANDOM);
- *   minor   a read of a resident page whose reference the Clock hand
- *           cleared (upager__deactivate_some(), between the passes);
+ *   minor   a read of a resident page whose reference was cleared
+ *           (upager_advise(UPAGER_ADV_COLD), between the passes);
  *   write   an 8-byte store to a clean, resident, referenced (PROT_READ)
  *           page of a writable UPAGER_SHARED mapping.
  *
@@ -199,18 +200,26 @@
  * inside the fault.  So that every timed access is exactly one fault of the
  * kind measured and pays for nothing else, the samples are taken in rounds
  * of at most half the budget (--round-pages), and between rounds, untimed,
- * every reference is cleared with upager__deactivate_some().  The counters
- * are checked around the timed sections: each case must add exactly N to
- * its own counter, N to pgfault, and nothing to pgdeactivate or pgsteal.
+ * every reference is cleared with upager_advise(UPAGER_ADV_COLD).  The
+ * counters (upager_stats) are checked around the timed sections: each case
+ * must add exactly N to its own counter, N to pgfault, and nothing to
+ * pgdeactivate or pgsteal.  The states the timed accesses need (resident
+ * and unreferenced for minor; resident, referenced and clean for write)
+ * are checked through the counters too: the references UPAGER_ADV_COLD
+ * cleared (pgdeactivate), nr_resident, and the read faults of the
+ * untimed pass that prepares the write case.
  * The write case then checks that every page reached the file exactly
  * once, by the pager's background write-back (which takes the dirty pages
  * of earlier rounds once they are unreferenced, possibly while a later
  * round is timed: the count is reported) or by upager_sync().  The whole
  * workload runs in a child process, like every other measurement.
  */
-#include "internal.h" /* config.h first: _GNU_SOURCE */
+#define _GNU_SOURCE /* memfd_create, pipe2, mkostemp, CPU_SET, strsignal */
+
+#include <upager.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -219,9 +228,11 @@
 #include <math.h> /* NAN, INFINITY, isnan: macros only, no libm */
 #include <mntent.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -689,45 +700,6 @@ fail:
 }
 
 /* -------------------------------------------------------------------------
- * Internal hooks (never called inside a timed section)
- */
-
-/* The pager's only region. */
-static struct upager_region *only_region(upager_t *p)
-{
-	return p->regions;
-}
-
-/* Clear every reference with the Clock hand: one full turn, so the hand
- * ends where it started (in front of the free frames: the next major
- * fault takes a free frame and evicts nothing).  API context, as upager's
- * own calls: signals blocked, inside the region gate. */
-static void clear_references(upager_t *p)
-{
-	sigset_t old;
-
-	upager__block_signals(&old);
-	upager__gate_read_enter();
-	upager__deactivate_some(p, p->nframes > UINT_MAX ? UINT_MAX : (unsigned)p->nframes);
-	upager__gate_read_exit();
-	upager__restore_signals(&old);
-}
-
-/* Pages of @r whose flags have all of @all and none of @none. */
-static size_t count_pages(struct upager_region *r, const size_t *idx, size_t n, uint32_t all,
-                          uint32_t none)
-{
-	size_t c = 0;
-
-	for (size_t k = 0; k < n; k++) {
-		uint32_t f = page_flags(&r->pages[idx ? idx[k] : k]);
-		if ((f & all) == all && !(f & none))
-			c++;
-	}
-	return c;
-}
-
-/* -------------------------------------------------------------------------
  * Workload "fault"
  */
 
@@ -890,16 +862,28 @@ static char *map_file(upager_t *p, int fd, size_t len, int prot)
 	return base;
 }
 
+/* Clear the reference of every resident page of the mapping, evicting
+ * nothing, as the Clock hand's visit does (untimed; see "Rounds" at the
+ * top): the next touch of each is a minor fault.  Each reference cleared
+ * counts in pgdeactivate. */
+static void clear_references(struct report *rep, upager_t *p, void *base, size_t len)
+{
+	int rc = upager_advise(p, base, len, UPAGER_ADV_COLD);
+
+	if (rc < 0)
+		check(rep, false, "upager_advise COLD: %s", upager_strerror(rc));
+}
+
 /* Major faults, then minor faults on the same pages, in one pager. */
 static int fault_major_minor(struct report *rep, size_t n, size_t ps, size_t round,
                              size_t *perm, uint64_t *ns, struct rng *g)
 {
-	struct upager_stats s0, s1, a, b;
+	struct upager_stats s0, s1, a, b, c;
 	struct deltas dmaj, dmin;
-	struct upager_region *r;
 	upager_t *p;
 	char *base;
-	size_t bad = 0, referenced, cleared;
+	size_t bad = 0, last_round, cleared;
+	uint64_t left;
 	int fd, rc, ret = -1;
 
 	fd = make_file(rep, n, ps);
@@ -911,7 +895,6 @@ static int fault_major_minor(struct report *rep, size_t n, size_t ps, size_t rou
 	base = map_file(p, fd, n * ps, PROT_READ);
 	if (!base)
 		goto out_pager;
-	r = only_region(p);
 
 	/* Major: every touch reads its page. */
 	progress(rep, "major: %zu faults, rounds of %zu pages", n, round);
@@ -921,7 +904,7 @@ static int fault_major_minor(struct report *rep, size_t n, size_t ps, size_t rou
 	for (size_t first = 0; first < n; first += round) {
 		size_t end = first + round < n ? first + round : n;
 
-		clear_references(p); /* untimed; see "Rounds" at the top */
+		clear_references(rep, p, base, n * ps); /* untimed; see "Rounds" */
 		stats_of(p, &a);
 		for (size_t k = first; k < end; k++) {
 			uint64_t v = timed_load(base + perm[k] * ps, &ns[k]);
@@ -938,20 +921,26 @@ static int fault_major_minor(struct report *rep, size_t n, size_t ps, size_t rou
 	check_pass(rep, "major", "pgmajfault", dmaj.maj, dmaj.min + dmaj.write, n, &dmaj);
 	add_row(rep, "major: page-cache-hot file", ns, n);
 
-	/* Minor: clear every reference, then touch each page again. */
-	referenced = count_pages(r, NULL, n, PG_RESIDENT, 0) -
-	             count_pages(r, NULL, n, PG_RESIDENT, PG_ACCESS);
+	/* Minor: clear every reference, then touch each page again.  The
+	 * references set now are those of the last round's pages (each
+	 * round began by clearing the ones before).  A second clearing must
+	 * find none left: then every resident page is unreferenced. */
+	last_round = n - (n - 1) / round * round;
 	stats_of(p, &a);
-	clear_references(p);
+	clear_references(rep, p, base, n * ps);
 	stats_of(p, &b);
-	cleared = count_pages(r, NULL, n, PG_RESIDENT, PG_ACCESS);
-	check(rep, b.pgdeactivate - a.pgdeactivate == referenced && referenced > 0,
-	      "minor: upager__deactivate_some cleared %" PRIu64 " references (%zu were set)",
-	      b.pgdeactivate - a.pgdeactivate, referenced);
-	check(rep, cleared == n && b.nr_resident == n,
+	clear_references(rep, p, base, n * ps);
+	stats_of(p, &c);
+	left = c.pgdeactivate - b.pgdeactivate;
+	cleared = (size_t)(c.nr_resident - c.nr_pinned - left);
+	check(rep, b.pgdeactivate - a.pgdeactivate == last_round && last_round > 0,
+	      "minor: UPAGER_ADV_COLD cleared %" PRIu64 " references (%zu were set, "
+	      "the last round's)",
+	      b.pgdeactivate - a.pgdeactivate, last_round);
+	check(rep, cleared == n && c.nr_resident == n,
 	      "minor: before the pass %zu of %zu pages resident and unreferenced "
-	      "(nr_resident %" PRIu64 ")",
-	      cleared, n, b.nr_resident);
+	      "(nr_resident %" PRIu64 ", references left %" PRIu64 ")",
+	      cleared, n, c.nr_resident, left);
 
 	progress(rep, "minor: %zu faults, rounds of %zu pages", n, round);
 	memset(&dmin, 0, sizeof(dmin));
@@ -960,7 +949,7 @@ static int fault_major_minor(struct report *rep, size_t n, size_t ps, size_t rou
 	for (size_t first = 0; first < n; first += round) {
 		size_t end = first + round < n ? first + round : n;
 
-		clear_references(p);
+		clear_references(rep, p, base, n * ps);
 		stats_of(p, &a);
 		for (size_t k = first; k < end; k++) {
 			uint64_t v = timed_load(base + perm[k] * ps, &ns[k]);
@@ -989,13 +978,25 @@ out_fd:
 	return ret;
 }
 
+/* Of the @len pages of a round, those the untimed read pass (its counters
+ * @d) did not leave resident, referenced and clean: each page must have
+ * taken a read fault that made it resident (pgmajfault, which also grants
+ * read access), and meanwhile no page may have been evicted (pgsteal),
+ * had its reference cleared (pgdeactivate) or been written (pgwritefault). */
+static size_t not_ready_pages(const struct deltas *d, size_t len)
+{
+	uint64_t ready = d->maj < len ? d->maj : len;
+	uint64_t lost = d->steal + d->deact + d->write;
+
+	return (size_t)(len - ready + (lost < ready ? lost : ready));
+}
+
 /* Write faults on clean resident pages, then sync and check the file. */
 static int fault_write(struct report *rep, size_t n, size_t ps, size_t round, size_t *perm,
                        uint64_t *ns, struct rng *g)
 {
 	struct upager_stats s0, a, b;
 	struct deltas dw, dprep;
-	struct upager_region *r;
 	upager_t *p;
 	char *base;
 	size_t not_ready = 0, wrong = 0;
@@ -1011,7 +1012,6 @@ static int fault_write(struct report *rep, size_t n, size_t ps, size_t round, si
 	base = map_file(p, fd, n * ps, PROT_READ | PROT_WRITE);
 	if (!base)
 		goto out_pager;
-	r = only_region(p);
 
 	progress(rep, "write: %zu faults, rounds of %zu pages", n, round);
 	memset(&dw, 0, sizeof(dw));
@@ -1020,21 +1020,22 @@ static int fault_write(struct report *rep, size_t n, size_t ps, size_t round, si
 	permutation(perm, n, g);
 	for (size_t first = 0; first < n; first += round) {
 		size_t end = first + round < n ? first + round : n;
+		struct deltas dround;
 		uint64_t sink = 0;
 
 		/* Untimed: clear the references of the rounds before (their
 		 * pages stay resident and dirty), then read-touch this round's
 		 * pages: each becomes resident, referenced and clean. */
-		clear_references(p);
+		clear_references(rep, p, base, n * ps);
 		stats_of(p, &a);
 		for (size_t k = first; k < end; k++)
 			sink += *(const volatile uint64_t *)(base + perm[k] * ps);
 		stats_of(p, &b);
 		deltas_add(&dprep, &a, &b);
 		(void)sink;
-		not_ready += (end - first) - count_pages(r, perm + first, end - first,
-		                                         PG_RESIDENT | PG_READ,
-		                                         PG_WRITE | PG_DIRTY);
+		memset(&dround, 0, sizeof(dround));
+		deltas_add(&dround, &a, &b);
+		not_ready += not_ready_pages(&dround, end - first);
 		/* Timed: one store per page, in another random order. */
 		shuffle(perm + first, end - first, g);
 		stats_of(p, &a);
@@ -2607,6 +2608,66 @@ static void upager_delta_of(struct upager_delta *d, const struct upager_stats *a
 	d->frames = b->nr_frames;
 }
 
+/* The O_DIRECT flag of descriptor @n, from /proc/self/fdinfo: 1, 0, or -1
+ * if unreadable. */
+static int fd_direct(int n)
+{
+	char path[64], line[128];
+	unsigned long flags;
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", n);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "flags: %lo", &flags) == 1) {
+			ret = (flags & O_DIRECT) != 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Whether the process holds a descriptor of @fd's file opened with
+ * O_DIRECT (upager opens one per region where the file system allows
+ * O_DIRECT): 1, 0, or -1 if /proc could not tell. */
+static int file_open_direct(int fd)
+{
+	struct stat want, st;
+	struct dirent *e;
+	int ret = 0;
+	DIR *d;
+
+	if (fstat(fd, &want) != 0)
+		return -1;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL && ret != 1) {
+		char *end;
+		long n = strtol(e->d_name, &end, 10);
+
+		if (*end != '\0' || end == e->d_name || n == dirfd(d))
+			continue;
+		if (fstat((int)n, &st) != 0 || st.st_dev != want.st_dev ||
+		    st.st_ino != want.st_ino)
+			continue;
+		switch (fd_direct((int)n)) {
+		case 1:
+			ret = 1;
+			break;
+		case -1:
+			ret = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
 /* upager, with @flags (0 or UPAGER_DIRECT_IO). */
 static int upager_system(const struct job *j, struct result *r, unsigned flags)
 {
@@ -2638,10 +2699,14 @@ static int upager_system(const struct job *j, struct result *r, unsigned flags)
 		if (rc < 0)
 			fail(r, rc, "upager_advise");
 	}
-	if (flags & UPAGER_DIRECT_IO) /* internal hook, untimed */
+	if (flags & UPAGER_DIRECT_IO) { /* untimed */
+		int direct = file_open_direct(j->ds->file.fd);
+
 		snprintf(r->info, sizeof(r->info), "%s",
-		         only_region(p)->direct_fd >= 0 ? "O_DIRECT"
-		                                        : "O_DIRECT refused: buffered I/O");
+		         direct > 0    ? "O_DIRECT"
+		         : direct == 0 ? "O_DIRECT refused: buffered I/O"
+		                       : "O_DIRECT: unknown (/proc unreadable)");
+	}
 	runctx_init(&c, j, base);
 	sa.p = p;
 	sa.base = base;
@@ -3612,6 +3677,51 @@ static void usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/* "123", "64K", "1M", "2G", "1T" (powers of 1024), as upager parses its
+ * UPAGER_* variables: no leading sign, optional spaces around, one
+ * optional suffix letter (K, M, G or T, either case), an optional
+ * "B"/"iB".  0, or -EINVAL (empty, not a number, unknown suffix,
+ * overflow). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	const char *p = s;
+	uint64_t v = 0, mult = 1;
+	bool digits = false;
+
+	if (!s)
+		return -EINVAL;
+	while (isspace((unsigned char)*p))
+		p++;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+		digits = true;
+	}
+	if (!digits)
+		return -EINVAL;
+	switch (toupper((unsigned char)*p)) {
+	case 'K': mult = 1ull << 10; p++; break;
+	case 'M': mult = 1ull << 20; p++; break;
+	case 'G': mult = 1ull << 30; p++; break;
+	case 'T': mult = 1ull << 40; p++; break;
+	default: break;
+	}
+	if (mult > 1 && (*p == 'i' || *p == 'I'))
+		p++;
+	if (*p == 'B' || *p == 'b')
+		p++;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '\0')
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
 static bool parse_count(const char *s, uint64_t *out)
 {
 	unsigned long long v;
@@ -3678,11 +3788,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			parse_names("--workload", optarg, wnames, NWORKLOADS);
 			break;
 		case 'd':
-			if (upager__parse_size(optarg, &opt->data) < 0 || opt->data < MiB)
+			if (parse_size(optarg, &opt->data) < 0 || opt->data < MiB)
 				usage_error("--data: '%s' is not a size of at least 1M", optarg);
 			break;
 		case 'l':
-			if (upager__parse_size(optarg, &opt->limit) < 0 || opt->limit < MiB)
+			if (parse_size(optarg, &opt->limit) < 0 || opt->limit < MiB)
 				usage_error("--limit: '%s' is not a size of at least 1M", optarg);
 			break;
 		case 't':
@@ -3692,7 +3802,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 				            MAX_THREADS);
 			break;
 		case 'p':
-			if (upager__parse_size(optarg, &opt->page_size) < 0 ||
+			if (parse_size(optarg, &opt->page_size) < 0 ||
 			    (opt->page_size & (opt->page_size - 1)) != 0 ||
 			    opt->page_size < (uint64_t)sys_page ||
 			    opt->page_size > UPAGER_MAX_PAGE_SIZE)
@@ -3707,7 +3817,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 				            optarg);
 			break;
 		case OPT_OPS:
-			if (upager__parse_size(optarg, &opt->max_ops) < 0 ||
+			if (parse_size(optarg, &opt->max_ops) < 0 ||
 			    opt->max_ops < KEY_CHUNK || opt->max_ops > (1ull << 32))
 				usage_error("--ops: '%s' is not a count from %u to 4G", optarg,
 				            KEY_CHUNK);
@@ -3895,7 +4005,7 @@ int main(int argc, char **argv)
 	memset(&in, 0, sizeof(in));
 	in.page_size = b.opt.page_size;
 	in.memory_limit = b.limit;
-	if (upager__config_resolve(&in, &out) < 0)
+	if (upager_config_resolve(&in, &out) < 0)
 		usage_error("--page-size/--limit (or UPAGER_* in the environment): upager refuses "
 		            "page size %s with limit %s",
 		            SZ(b.opt.page_size), SZ(b.limit));
