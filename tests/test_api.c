@@ -666,15 +666,15 @@ static void test_range_args(void)
 	T_RET(upager_unpin(p, m + ps, ps), -EINVAL);
 
 	/* advice values */
-	const int bad_adv[] = { -1, 5, 6, 100, INT_MAX, INT_MIN };
+	const int bad_adv[] = { -1, 6, 7, 100, INT_MAX, INT_MIN };
 	for (size_t i = 0; i < sizeof(bad_adv) / sizeof(bad_adv[0]); i++) {
 		int r = upager_advise(p, m, ps, bad_adv[i]);
 		T_CHECK(r == -EINVAL, "upager_advise(advice %d): %d, expected -EINVAL", bad_adv[i],
 		        r);
 	}
 	const int good_adv[] = { UPAGER_ADV_NORMAL, UPAGER_ADV_RANDOM, UPAGER_ADV_SEQUENTIAL,
-		                 UPAGER_ADV_WILLNEED, UPAGER_ADV_DONTNEED };
-	for (size_t i = 0; i < 5; i++) {
+		                 UPAGER_ADV_WILLNEED, UPAGER_ADV_DONTNEED, UPAGER_ADV_COLD };
+	for (size_t i = 0; i < sizeof(good_adv) / sizeof(good_adv[0]); i++) {
 		int r = upager_advise(p, m, rlen, good_adv[i]);
 		T_CHECK(r == 0, "upager_advise(advice %d): %d (%s)", good_adv[i], r,
 		        upager_strerror(r));
