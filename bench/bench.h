@@ -7,9 +7,9 @@
  * Owns: the harness's constants and shared types, and the prototypes of
  * every function one of its files offers another.  Grouped by file,
  * bottom up, so that it reads as the map of the harness: a file calls only
- * files above it in this header (and upager.h, libc).
+ * files above it in this header (and upager.h, lib/'s units.h and cli.h,
+ * libc).
  *
- *   units.c         sizes: parse "64M", print "1.5G"
  *   util.c          time, randomness, CPU pinning, /proc, whole-buffer I/O
  *   output.c        progress lines, the fault report, the run table, CSV
  *   keys.c          Zipfian and uniform key sequences, the LRU simulator
@@ -45,9 +45,9 @@
 
 #include <upager.h>
 
-#define PROG "upager-bench"
+#include "units.h" /* lib/: MiB, UNITS_SHORT(), units_parse_size() */
 
-#define EXIT_USAGE 2
+#define PROG "upager-bench"
 
 #define DEFAULT_SAMPLES 20000u
 #define QUICK_SAMPLES 5000u
@@ -56,7 +56,6 @@
 #define PIN_CPU 0
 #define SEED 0x75706167657262ull /* "upagerb": fixed, so runs compare */
 
-#define MiB (1ull << 20)
 #define FULL_LIMIT (256 * MiB)
 #define QUICK_LIMIT (64 * MiB)
 #define DATA_OVER_LIMIT 8u      /* default D = 8 L */
@@ -94,17 +93,6 @@ struct options {
 	const char *csv;       /* NULL: OUT_DIR/upager-bench-DATE.csv */
 	const char *out_dir;   /* "." */
 };
-
-/* -------------------------------------------------------------------------
- * units.c: sizes (to be replaced by the helper library the examples share)
- */
-
-/* "123", "64K", "1M", "2G", "1T" (powers of 1024), optional "B"/"iB":
- * 0, or -EINVAL. */
-int parse_size(const char *s, uint64_t *out);
-/* "2G", "256M", "1.5G", "4K", "100B" into @buf; returns @buf. */
-const char *fmt_size(char *buf, size_t len, uint64_t v);
-#define SZ(v) fmt_size((char[16]){ 0 }, 16, (v))
 
 /* -------------------------------------------------------------------------
  * util.c: time, randomness, CPU pinning, /proc, files

@@ -9,7 +9,7 @@
  * holds word_value(w), so the checks know every right answer), summing it
  * back, warming and dropping the page cache, and generating the key
  * sequences (with their LRU reference) the first time a workload asks.
- * Calls: keys.c, util.c, output.c (say), units.c.
+ * Calls: keys.c, util.c, output.c (say), lib/units.
  *
  * Every system runs on the same file (one unlinked file in $TMPDIR, else
  * /var/tmp, per data size) and the same key sequence.  The regimes (job.c
@@ -51,7 +51,7 @@ static int make_data_file(struct datafile *df, uint64_t size)
 		say("out of memory");
 		return -1;
 	}
-	say("writing a %s data file in %s", SZ(size), tmp_dir());
+	say("writing a %s data file in %s", UNITS_SHORT(size), tmp_dir());
 	for (uint64_t off = 0; off < size; off += SEQ_CHUNK) {
 		size_t len = size - off < SEQ_CHUNK ? (size_t)(size - off) : SEQ_CHUNK;
 		uint64_t w0 = off / 8;

@@ -8,7 +8,7 @@
  * gets), run_one() (page cache, cgroup, child, checks, and the run's row
  * of the table) and running every wanted system of a job.
  * Calls: runner.c (cgroup, child), engine.c (engine_child, the table),
- * check.c, dataset.c, keys.c (lru_hits), output.c, util.c, units.c.
+ * check.c, dataset.c, keys.c (lru_hits), output.c, util.c, lib/units.
  *
  * Regimes (the "regime" column):
  *
@@ -109,7 +109,7 @@ size_t run_one(struct bench *b, struct job *j)
 		row->bound_kb = rss_bound(ds->limit) / 1024;
 
 	if (s->in_ram && ds->data >= mem_available() / 2) {
-		note(row, "skipped: D >= MemAvailable / 2 (%s)", SZ(mem_available()));
+		note(row, "skipped: D >= MemAvailable / 2 (%s)", UNITS_SHORT(mem_available()));
 		say("%s/%s/%s: skipped (D does not fit in memory)", j->workload,
 		    regime_names[j->regime], s->name);
 		return idx;
@@ -133,7 +133,7 @@ size_t run_one(struct bench *b, struct job *j)
 		if (cg_create(&cg, want_cg) == 0) {
 			row->cgroup = cg.version == 1 ? "v1" : "v2";
 			row->cg_limit = want_cg;
-			note(row, "cg %s", SZ(want_cg));
+			note(row, "cg %s", UNITS_SHORT(want_cg));
 		} else {
 			row->cgroup = "none";
 			note(row, "NO CGROUP (%s): unconstrained", cg.why);
@@ -141,7 +141,7 @@ size_t run_one(struct bench *b, struct job *j)
 	}
 
 	say("%s/%s/%s: D %s, L %s, %u thread%s...", j->workload, regime_names[j->regime],
-	    s->name, SZ(ds->data), SZ(ds->limit), j->threads, j->threads == 1 ? "" : "s");
+	    s->name, UNITS_SHORT(ds->data), UNITS_SHORT(ds->limit), j->threads, j->threads == 1 ? "" : "s");
 	rc = run_in_child(engine_child, j, &r, sizeof(r), cg.version ? &cg : NULL,
 	                  child_timeout(j), &fn_rc, why, sizeof(why));
 	if (cg.version) {

@@ -7,7 +7,8 @@
  * Owns: the key generators (uniform; Zipfian, scrambled), the key memfd
  * with its per-chunk prefix sums, the LRU simulator, and log, exp and pow
  * without libm.
- * Calls: util.c (rng, pwrite_full, pread_full), output.c (say), units.c.
+ * Calls: util.c (rng, pwrite_full, pread_full), output.c (say),
+ * lib/units.
  *
  * Keys.  A key is the index of an 8-byte word of the file.  The key
  * sequence of each distribution is generated once per data size into a
@@ -394,7 +395,7 @@ int lru_simulate(struct keyset *ks, uint64_t ps, uint64_t frames)
 	ks->lru_frames = frames;
 	say("LRU simulated on %" PRIu64 " %s keys (%" PRIu64 " frames of %s) in %.1f s: hit "
 	    "ratio %.4f",
-	    ks->n, dist_names[ks->dist], frames, SZ(ps), (double)(now_ns() - t0) / 1e9,
+	    ks->n, dist_names[ks->dist], frames, UNITS_SHORT(ps), (double)(now_ns() - t0) / 1e9,
 	    (double)hits / (double)ks->n);
 out:
 	if (rc < 0) {

@@ -14,7 +14,8 @@
  * 2, 4, 8 and 16 L), the header lines and the final tally.
  * Calls: the workloads (workloads.c, workload-fault.c), dataset.c,
  * runner.c (cgroup roots, signal cleanup), engine.c (the systems' names),
- * output.c, util.c, units.c, and upager_config_resolve() of upager.h.
+ * output.c, util.c, lib/units and lib/cli (sizes, bad usage), and
+ * upager_config_resolve() of upager.h.
  *
  * The harness measures upager as users link it: it uses only the public
  * API (upager.h).  Its files, by concern, are listed at the top of
@@ -25,6 +26,7 @@
  * system.
  */
 #include "bench.h"
+#include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -130,28 +132,16 @@ static void usage(FILE *out)
 		"cache and cgroups limit memory: both need root; without, the output says so.\n"
 		"\n"
 		"Workloads:\n",
-		SZ(FULL_LIMIT), SZ(QUICK_LIMIT), FULL_SECONDS, QUICK_SECONDS,
+		UNITS_SHORT(FULL_LIMIT), UNITS_SHORT(QUICK_LIMIT), FULL_SECONDS, QUICK_SECONDS,
 		(unsigned long long)(FULL_MAX_OPS >> 20), (unsigned long long)(QUICK_MAX_OPS >> 20),
-		SZ(QUICK_LIMIT), QUICK_SECONDS, QUICK_SAMPLES, DEFAULT_SAMPLES);
+		UNITS_SHORT(QUICK_LIMIT), QUICK_SECONDS, QUICK_SAMPLES, DEFAULT_SAMPLES);
 	for (size_t i = 0; i < NWORKLOADS; i++)
 		fprintf(out, "  %-8s %s\n", workloads[i].name, workloads[i].help);
 	fprintf(out, "\nExit status: 0 done and every check passed, 1 a check failed or an\n"
 	             "error, 2 bad usage.\n");
 }
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry '" PROG " --help' for more information.\n", stderr);
-	exit(EXIT_USAGE);
-}
+#define usage_error(...) cli_usage_error(PROG, __VA_ARGS__)
 
 static bool parse_count(const char *s, uint64_t *out)
 {
@@ -219,11 +209,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			parse_names("--workload", optarg, wnames, NWORKLOADS);
 			break;
 		case 'd':
-			if (parse_size(optarg, &opt->data) < 0 || opt->data < MiB)
+			if (units_parse_size(optarg, &opt->data) < 0 || opt->data < MiB)
 				usage_error("--data: '%s' is not a size of at least 1M", optarg);
 			break;
 		case 'l':
-			if (parse_size(optarg, &opt->limit) < 0 || opt->limit < MiB)
+			if (units_parse_size(optarg, &opt->limit) < 0 || opt->limit < MiB)
 				usage_error("--limit: '%s' is not a size of at least 1M", optarg);
 			break;
 		case 't':
@@ -233,7 +223,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 				            MAX_THREADS);
 			break;
 		case 'p':
-			if (parse_size(optarg, &opt->page_size) < 0 ||
+			if (units_parse_size(optarg, &opt->page_size) < 0 ||
 			    (opt->page_size & (opt->page_size - 1)) != 0 ||
 			    opt->page_size < (uint64_t)sys_page ||
 			    opt->page_size > UPAGER_MAX_PAGE_SIZE)
@@ -248,7 +238,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 				            optarg);
 			break;
 		case OPT_OPS:
-			if (parse_size(optarg, &opt->max_ops) < 0 ||
+			if (units_parse_size(optarg, &opt->max_ops) < 0 ||
 			    opt->max_ops < KEY_CHUNK || opt->max_ops > (1ull << 32))
 				usage_error("--ops: '%s' is not a count from %u to 4G", optarg,
 				            KEY_CHUNK);
@@ -292,8 +282,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			usage(stdout);
 			exit(0);
 		default: /* getopt_long has said what is wrong */
-			fputs("Try '" PROG " --help' for more information.\n", stderr);
-			exit(EXIT_USAGE);
+			cli_try_help(PROG);
 		}
 	}
 	if (optind < argc)
@@ -327,12 +316,12 @@ static void print_header(const struct bench *b)
 	printf(PROG ": upager %s; Linux %s; %ld CPUs, load average %.2f; MemTotal %s, "
 	       "MemAvailable %s; data files in %s\n",
 	       upager_version(), u.release, sysconf(_SC_NPROCESSORS_ONLN), load_average(),
-	       SZ(proc_value("/proc/meminfo", "MemTotal:") * 1024), SZ(mem_available()),
+	       UNITS_SHORT(proc_value("/proc/meminfo", "MemTotal:") * 1024), UNITS_SHORT(mem_available()),
 	       tmp_dir());
 	printf("L %s; D %s; upager page size %s; %u thread%s; key workloads: %.1f s or %" PRIu64
 	       " keys per run; advice: %s\n",
-	       SZ(b->limit),
-	       b->opt.sweep ? "2, 4, 8, 16 L (sweep)" : SZ(b->data), SZ(b->page_size), b->threads,
+	       UNITS_SHORT(b->limit),
+	       b->opt.sweep ? "2, 4, 8, 16 L (sweep)" : UNITS_SHORT(b->data), UNITS_SHORT(b->page_size), b->threads,
 	       b->threads == 1 ? "" : "s", b->seconds, b->max_ops,
 	       b->opt.advise ? "sequential/random" : "none");
 	if (cg_v1_root[0])
@@ -379,7 +368,7 @@ int main(int argc, char **argv)
 	if (upager_config_resolve(&in, &out) < 0)
 		usage_error("--page-size/--limit (or UPAGER_* in the environment): upager refuses "
 		            "page size %s with limit %s",
-		            SZ(b.opt.page_size), SZ(b.limit));
+		            UNITS_SHORT(b.opt.page_size), UNITS_SHORT(b.limit));
 	b.page_size = out.page_size;
 
 	install_fatal_signal_handlers();

@@ -7,7 +7,7 @@
  *
  * Owns: the formats (the table's columns, the CSV's columns, which
  * bench/plot.gp reads by name) and the row store of struct bench.
- * Calls: units.c (SZ), libc.
+ * Calls: lib/units (UNITS_SHORT), libc.
  *
  * Output: per workload, a table on stdout (workload, regime, system, D, L,
  * D/L, threads, throughput, hit ratio and LRU's, peak RSS, check and
@@ -304,7 +304,7 @@ void print_row(FILE *out, const struct trow *r)
 	else
 		snprintf(rss, sizeof(rss), "-");
 	fprintf(out, "%-13s %-6s %-14s %6s %6s %5.1f %3u %18s %6s %6s %9s  ", r->workload,
-	        r->regime, r->system, SZ(r->data), SZ(r->limit),
+	        r->regime, r->system, UNITS_SHORT(r->data), UNITS_SHORT(r->limit),
 	        (double)r->data / (double)r->limit, r->threads, tput, hit, lru, rss);
 	if (strcmp(r->check, "-") != 0)
 		fprintf(out, "check %s%s", r->check, r->notes[0] ? "; " : "");

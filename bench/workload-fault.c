@@ -10,7 +10,7 @@
  * of upager's counters around them, and its report (run in a child, then
  * printed and turned into rows of the CSV).
  * Calls: upager.h (the public API only), check.c (check), output.c (the
- * report, rows, CSV), runner.c (run_in_child), util.c, units.c.
+ * report, rows, CSV), runner.c (run_in_child), util.c.
  *
  * Workload `fault': the service time of one fault of each kind.  Every
  * sample is one access, timed with clock_gettime(CLOCK_MONOTONIC) just

@@ -9,7 +9,7 @@
  * kind, its keys, its table's title lines (main.c holds the table of
  * workloads: names, help lines, the order they run in).
  * Calls: job.c (run_one, run_systems), dataset.c (dataset_keys), output.c,
- * units.c.  The fault workload is workload-fault.c.
+ * lib/units.  The fault workload is workload-fault.c.
  *
  * Workloads (D is the data size, --data; L the memory limit, --limit; T
  * the thread count, --threads):
@@ -43,8 +43,8 @@ static void workload_begin(const struct bench *b, const struct dataset *ds, cons
 {
 	printf("\n== %s: %s ==\n", name, what);
 	printf("D %s (%" PRIu64 " upager pages of %s), L %s (%" PRIu64 " frames), D/L %.1f",
-	       SZ(ds->data), (ds->data + ds->page_size - 1) / ds->page_size, SZ(ds->page_size),
-	       SZ(ds->limit), ds->frames, (double)ds->data / (double)ds->limit);
+	       UNITS_SHORT(ds->data), (ds->data + ds->page_size - 1) / ds->page_size, UNITS_SHORT(ds->page_size),
+	       UNITS_SHORT(ds->limit), ds->frames, (double)ds->data / (double)ds->limit);
 	if (strcmp(name, "seq") != 0)
 		printf("; each run: %" PRIu64 " keys or %.1f s, whichever ends first",
 		       ds->max_ops, b->seconds);
