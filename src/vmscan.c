@@ -418,15 +418,18 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 		return -EAGAIN;
 	for (;;) {
 		uint32_t seen = 0;
+		bool armed = false; /* seen was read before this look */
 
 		if (res == SWEEP_BUSY && !waiting) {
 			/* Register before the last look (page.c). */
 			atomic_fetch_add(&p->frame_waiters, 1);
 			waiting = true;
 			seen = upager__release_wait_begin();
+			armed = true;
 		} else if (res == SWEEP_BUSY) {
 			upager__release_wait_end();
 			seen = upager__release_wait_begin();
+			armed = true;
 		}
 		if (upager__frame_take_free(p, owner, frame))
 			break;
@@ -441,7 +444,7 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 			continue;
 		}
 		stuck = 0;
-		if (res == SWEEP_BUSY && waiting)
+		if (res == SWEEP_BUSY && armed)
 			upager__release_wait(seen);
 	}
 	if (waiting) {
