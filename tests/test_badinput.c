@@ -295,7 +295,7 @@ static void test_offsets_lengths(void)
 	T_FAILS(upager_map(p, fd, top, TiB, PROT_READ, UPAGER_SHARED), EINVAL);
 	pid_t pid = t_fork(child_high_offset, (void *)(intptr_t)fd);
 	T_REQUIRE(pid > 0, "fork");
-	int st = t_wait_child(pid, 20);
+	int st = t_wait_child(pid, T_HANG_S);
 	T_CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == HO_OK,
 	        "map at offset %lld with length 1: child %s (11: did not read zeros; 12/13/14: "
 	        "sync/unmap/destroy returned 0 though the page cannot be written)",

@@ -463,10 +463,10 @@ static void test_create_fsize(void)
 	pid_t pid = t_fork(child_create_fsize, NULL);
 
 	T_REQUIRE(pid > 0, "fork");
-	st_dfl = t_wait_child(pid, 10);
+	st_dfl = t_wait_child(pid, T_HANG_S);
 	pid = t_fork(child_create_fsize, (void *)1);
 	T_REQUIRE(pid > 0, "fork");
-	st_ign = t_wait_child(pid, 10);
+	st_ign = t_wait_child(pid, T_HANG_S);
 	T_CHECK(st_dfl != -1 && WIFEXITED(st_dfl) && WEXITSTATUS(st_dfl) == FS_OK,
 	        "upager with RLIMIT_FSIZE 1 MiB and SIGXFSZ at its default: child %s "
 	        "(expected exit 0; 20: create failed; SIGBUS: a page-in failed)",

@@ -143,7 +143,7 @@ static void test_cloexec(void)
 		len += (size_t)n;
 	out[len] = 0;
 	close(pfd[0]);
-	int st = t_wait_child(pid, 20);
+	int st = t_wait_child(pid, T_HANG_S);
 	T_CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "helper: %s",
 	        t_status_str(st));
 	int leaked = 0, listed = 0;
@@ -433,7 +433,7 @@ static struct secure_run run_secure_helper(const char *path)
 		len += (size_t)n;
 	out[len] = 0;
 	close(pfd[0]);
-	int st = t_wait_child(pid, 30);
+	int st = t_wait_child(pid, T_HANG_S);
 	T_CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "helper %s: %s", path,
 	        t_status_str(st));
 	r.ok = sscanf(out, "at_secure %lu create %d alloc %d data %d stats %ld", &r.at_secure,
