@@ -606,7 +606,7 @@ static int workload_fault(const struct options *opt, struct report *rep)
 		goto out;
 	}
 	/* Half of upager's budget of accessible pages (vm.max_map_count / 4,
-	 * as region.c computes it); rounds never pass the budget. */
+	 * docs/design.md "The VMA bound"); rounds never pass the budget. */
 	if (round == 0)
 		round = (size_t)max_map_count() / 8;
 	if (round == 0)
