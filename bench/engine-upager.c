@@ -135,7 +135,7 @@ static int upager_setup(struct engine_ctx *ctx, const struct job *j, struct resu
 	cfg.page_size = j->ds->page_size;
 	cfg.memory_limit = j->ds->limit;
 	cfg.flags = flags;
-	rc = upager_create(&st->p, &cfg);
+	rc = upager_create(&st->p, &cfg, sizeof(cfg));
 	if (rc < 0) {
 		free(st);
 		return fail(r, rc, "upager_create");
@@ -163,7 +163,7 @@ static int upager_setup(struct engine_ctx *ctx, const struct job *j, struct resu
 	}
 	ctx->base = st->base;
 	ctx->priv = st;
-	upager_stats(st->p, &st->s0);
+	upager_stats(st->p, &st->s0, sizeof(st->s0));
 	return 0;
 }
 
@@ -194,7 +194,7 @@ static void upager_teardown(struct engine_ctx *ctx, const struct job *j, struct 
 	int rc;
 
 	(void)j;
-	upager_stats(st->p, &s1);
+	upager_stats(st->p, &s1, sizeof(s1));
 	upager_delta_of(&r->up, &st->s0, &s1);
 	r->have_upager = true;
 	rc = upager_unmap(st->p, st->base);

@@ -365,7 +365,7 @@ int main(int argc, char **argv)
 	memset(&in, 0, sizeof(in));
 	in.page_size = b.opt.page_size;
 	in.memory_limit = b.limit;
-	if (upager_config_resolve(&in, &out) < 0)
+	if (upager_config_resolve(&in, sizeof(in), &out, sizeof(out)) < 0)
 		usage_error("--page-size/--limit (or UPAGER_* in the environment): upager refuses "
 		            "page size %s with limit %s",
 		            UNITS_SHORT(b.opt.page_size), UNITS_SHORT(b.limit));

@@ -274,7 +274,7 @@ static void deltas_add(struct deltas *d, const struct upager_stats *a,
 
 static void stats_of(upager_t *p, struct upager_stats *s)
 {
-	upager_stats(p, s);
+	upager_stats(p, s, sizeof(*s));
 }
 
 /* The counters of a timed pass of @n faults meant to be all of one kind
@@ -303,7 +303,7 @@ static upager_t *make_pager(size_t ps, size_t n)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.page_size = ps;
 	cfg.memory_limit = (n + EXTRA_FRAMES) * ps;
-	rc = upager_create(&p, &cfg);
+	rc = upager_create(&p, &cfg, sizeof(cfg));
 	if (rc < 0) {
 		fprintf(stderr, PROG ": upager_create: %s\n", upager_strerror(rc));
 		return NULL;

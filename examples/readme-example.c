@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	err = upager_create(&pager, &cfg);
+	err = upager_create(&pager, &cfg, sizeof(cfg));
 	if (err) {
 		fprintf(stderr, "upager_create: %s\n", upager_strerror(err));
 		return 1;

@@ -36,7 +36,7 @@ static void progress_report(struct progress *pg)
 	if (pg->pager != NULL) {
 		struct upager_stats st;
 
-		if (upager_stats(pg->pager, &st) == 0)
+		if (upager_stats(pg->pager, &st, sizeof(st)) == 0)
 			snprintf(faults, sizeof(faults), ", %" PRIu64 " major faults",
 			         st.pgmajfault);
 	}

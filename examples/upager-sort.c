@@ -158,7 +158,7 @@ static int setup_pager(struct run *r)
 	 */
 	resolved = cfg;
 	resolved.memory_limit = UPAGER_MIN_FRAMES * UPAGER_MAX_PAGE_SIZE;
-	if (upager_config_resolve(&resolved, &resolved) != 0)
+	if (upager_config_resolve(&resolved, sizeof(resolved), &resolved, sizeof(resolved)) != 0)
 		resolved.page_size = cfg.page_size; /* 0: unknown */
 	least = UPAGER_MIN_FRAMES * (uint64_t)resolved.page_size;
 	if (limit < least && r->opt.memory_limit != 0) {
@@ -171,14 +171,14 @@ static int setup_pager(struct run *r)
 		limit = least;
 	cfg.memory_limit = limit > SIZE_MAX ? SIZE_MAX : (size_t)limit;
 
-	err = upager_create(&r->pager, &cfg);
+	err = upager_create(&r->pager, &cfg, sizeof(cfg));
 	if (err != 0) {
 		r->pager = NULL;
 		upager_create_fail(err);
 		return EXIT_FAILURE;
 	}
 	r->page_size = upager_page_size(r->pager);
-	err = upager_stats(r->pager, &st);
+	err = upager_stats(r->pager, &st, sizeof(st));
 	if (err != 0) {
 		upager_fail("upager_stats", err);
 		return EXIT_FAILURE;
@@ -362,7 +362,7 @@ static int teardown_pager(struct run *r)
 		}
 		r->map = NULL;
 	}
-	err = upager_stats(r->pager, &r->st);
+	err = upager_stats(r->pager, &r->st, sizeof(r->st));
 	if (err == 0)
 		r->have_stats = true;
 	else

@@ -52,10 +52,10 @@ extern "C" {
 #define UPAGER_API
 #endif
 
-#define UPAGER_VERSION_MAJOR 0
-#define UPAGER_VERSION_MINOR 1
+#define UPAGER_VERSION_MAJOR 1
+#define UPAGER_VERSION_MINOR 0
 #define UPAGER_VERSION_PATCH 0
-#define UPAGER_VERSION_STRING "0.1.0"
+#define UPAGER_VERSION_STRING "1.0.0"
 
 /* Limits and defaults of struct upager_config and of regions. */
 #define UPAGER_DEFAULT_PAGE_SIZE (16u << 10) /**< bytes; chosen by bench/ */
@@ -77,26 +77,58 @@ typedef struct upager upager_t;
 /** Open backing files for I/O with O_DIRECT where the file system allows. */
 #define UPAGER_DIRECT_IO 0x1u
 
-/** Configuration; a field left 0 takes its environment variable or default.
- *  upager reads its variables (UPAGER_*, TMPDIR) with secure_getenv(3): a
- *  set-user-ID or set-group-ID program gets the defaults. */
+/*
+ * Compatibility (version 1.0 onwards).  The interface grows without
+ * breaking programs built against an older header:
+ *  - struct upager_config and struct upager_stats only ever gain fields at
+ *    their end.  The calls that take them take their size too (as
+ *    openat2(2) and clone3(2) do): pass sizeof the struct your program was
+ *    built with.  A config shorter than the library's reads as if its
+ *    missing fields were 0 (their defaults); a longer one is accepted when
+ *    every byte the library does not know is 0, else the call fails with
+ *    -E2BIG.  Statistics are written up to the size given; fields the
+ *    library does not have read 0.
+ *  - Every other call keeps its arguments and meaning; new calls are added
+ *    with new symbol versions (UPAGER_1.0, ...), and a program built against
+ *    an older library keeps running against a newer one (the shared
+ *    library's major number, libupager.so.0, does not change).
+ *  - Programs built against 0.1 (whose upager_create(), upager_stats() and
+ *    upager_config_resolve() took no size) keep working: the library still
+ *    provides those symbols at version UPAGER_0.1.
+ */
+
+/** Bytes of struct upager_config in version 1.0 (the least size accepted). */
+#define UPAGER_CONFIG_SIZE_VER0 32u
+/** Bytes of struct upager_stats in version 1.0 (the least size accepted). */
+#define UPAGER_STATS_SIZE_VER0 496u
+
+/** struct upager_config.readahead: no read-ahead (0 means the default). */
+#define UPAGER_READAHEAD_OFF 0xffffffffu
+
+/** Configuration.  Initialise it to all zeros (`= { 0 }`), then set what you
+ *  want: a field left 0 takes its environment variable or default, and
+ *  unused bytes must stay 0.  upager reads its variables (UPAGER_*, TMPDIR)
+ *  with secure_getenv(3): a set-user-ID or set-group-ID program gets the
+ *  defaults. */
 struct upager_config {
 	/** Bytes per page: a power of two, >= the system page size and
 	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else 16 KiB. */
-	size_t page_size;
+	uint64_t page_size;
 	/** Bytes of page frames resident at once, for all regions of this
 	 *  pager; rounded down to whole pages, at least 4 pages.
 	 *  0: $UPAGER_MEMORY_LIMIT, else a quarter of physical memory. */
-	size_t memory_limit;
+	uint64_t memory_limit;
 	/** io_uring submission queue entries per ring (1..4096).
 	 *  0: $UPAGER_IO_DEPTH, else 64. */
-	unsigned io_depth;
-	/** Most pages read ahead on a sequential fault (0..1024).
-	 *  0: $UPAGER_READAHEAD, else 16.  Set UPAGER_READAHEAD=off or
-	 *  advise UPAGER_ADV_RANDOM to disable read-ahead. */
-	unsigned readahead;
+	uint32_t io_depth;
+	/** Most pages read ahead on a sequential fault (1..1024), or
+	 *  UPAGER_READAHEAD_OFF for none.  0: $UPAGER_READAHEAD (a number, or
+	 *  "off"), else 16.  UPAGER_ADV_RANDOM turns it off for one region. */
+	uint32_t readahead;
 	/** UPAGER_DIRECT_IO or 0. */
-	unsigned flags;
+	uint32_t flags;
+	/** Must be 0 (room for a field of a later version). */
+	uint32_t reserved0;
 };
 
 /* upager_map() flags */
@@ -154,6 +186,8 @@ struct upager_stats {
 	uint64_t sigbus_nomem;     /**< of sigbus, the faults that found no frame:
 	                                every frame pinned or holding a dirty
 	                                page whose write-back kept failing */
+	/* End of version 1.0 (UPAGER_STATS_SIZE_VER0 bytes); later versions
+	 * add counters here. */
 };
 
 /**
@@ -161,16 +195,24 @@ struct upager_stats {
  * @pager:  out: the new pager; untouched on failure.
  * @config: settings, or NULL for all defaults (see struct upager_config).
  *          Not kept after the call.
+ * @size:   sizeof(struct upager_config) as the caller was built (at least
+ *          UPAGER_CONFIG_SIZE_VER0); ignored when @config is NULL.
  *
  * Installs the process-wide SIGSEGV handler (libsigsegv) on first use.
  *
- * Return: 0, or -EINVAL (NULL @pager, a setting out of range, an unknown
- * flag, or an unparsable UPAGER_* environment variable), -ENOMEM (memory or
- * address space), -EMFILE/-ENFILE (descriptors), -ENOSYS or -EPERM (io_uring
- * unavailable), or another negative errno from io_uring_setup(2),
- * memfd_create(2) or pthread_create(3).
+ * Thread safety: any thread.  Not from a signal handler.
+ *
+ * Return: 0, or -EINVAL (NULL @pager, @size below UPAGER_CONFIG_SIZE_VER0,
+ * a setting out of range, an unknown flag, a reserved field not 0, or an
+ * unparsable UPAGER_* environment variable), -E2BIG (@size larger than the
+ * library's struct and a byte past it not 0: a setting this library does
+ * not know), -ENOMEM (memory or address space), -EMFILE/-ENFILE
+ * (descriptors), -ENOSYS or -EPERM (io_uring unavailable), or another
+ * negative errno from io_uring_setup(2), memfd_create(2) or
+ * pthread_create(3).
  */
-UPAGER_API int upager_create(upager_t **pager, const struct upager_config *config);
+UPAGER_API int upager_create(upager_t **pager, const struct upager_config *config,
+                             size_t size);
 
 /**
  * upager_destroy() - write back and unmap every region, then free the pager.
@@ -336,10 +378,15 @@ UPAGER_API int upager_unpin(upager_t *pager, void *addr, size_t length);
  * @pager: the pager.
  * @stats: out: filled in.  Counters are read one at a time while other
  *         threads may run, so they are each exact but not a snapshot.
+ * @size:  sizeof(struct upager_stats) as the caller was built (at least
+ *         UPAGER_STATS_SIZE_VER0); the library writes @size bytes, and
+ *         counters it does not have read 0.
  *
- * Return: 0 or -EINVAL (NULL argument).
+ * Thread safety: any thread.  Not from a signal handler.
+ *
+ * Return: 0 or -EINVAL (NULL argument, @size below UPAGER_STATS_SIZE_VER0).
  */
-UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats);
+UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats, size_t size);
 
 /**
  * upager_print_stats() - write the statistics as text.
@@ -352,10 +399,14 @@ UPAGER_API int upager_print_stats(upager_t *pager, int fd);
 
 /**
  * upager_config_resolve() - the settings upager_create() would use.
- * @config: settings, or NULL for all defaults, as for upager_create().
- * @out:    out: every field filled in (0 fields from the UPAGER_*
- *          environment, read with secure_getenv(3), else the defaults);
- *          untouched on failure.
+ * @config:   settings, or NULL for all defaults, as for upager_create().
+ * @size:     sizeof *@config, as for upager_create().
+ * @out:      out: every field filled in (0 fields from the UPAGER_*
+ *            environment, read with secure_getenv(3), else the defaults;
+ *            readahead is UPAGER_READAHEAD_OFF when off); untouched on
+ *            failure.
+ * @out_size: sizeof *@out (at least UPAGER_CONFIG_SIZE_VER0); bytes past
+ *            the library's struct are set to 0.
  *
  * Use it to learn the page size and memory limit a pager would get before
  * making one (to size buffers, or print them).
@@ -363,11 +414,13 @@ UPAGER_API int upager_print_stats(upager_t *pager, int fd);
  * Thread safety: any thread.  Not from a signal handler (reads the
  * environment).
  *
- * Return: 0, or -EINVAL (NULL @out, a setting out of range, an unknown
- * flag, or an unparsable UPAGER_* environment variable).
+ * Return: 0, or -EINVAL (NULL @out, a size below UPAGER_CONFIG_SIZE_VER0,
+ * a setting out of range, an unknown flag, a reserved field not 0, or an
+ * unparsable UPAGER_* environment variable), -E2BIG (as for
+ * upager_create()).
  */
-UPAGER_API int upager_config_resolve(const struct upager_config *config,
-                                     struct upager_config *out);
+UPAGER_API int upager_config_resolve(const struct upager_config *config, size_t size,
+                                     struct upager_config *out, size_t out_size);
 
 /**
  * upager_page_size() - the page size of a pager, in bytes.

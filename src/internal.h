@@ -32,6 +32,8 @@
  *                                   write-back (woken through layer 7's word)
  *   14  pager.c                     the public API
  *   15  testhooks.c                 test builds: inspecting a pager
+ *   16  compat.c                    shared library only: version 0.1's
+ *                                   forms of three calls (symbol versions)
  *
  * See docs/design.md for the design.  In short:
  *
@@ -69,6 +71,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <ucontext.h>
 
@@ -344,6 +347,54 @@ static inline char *page_alias(const struct upager_region *r, uint64_t idx)
 	return r->alias + (idx << r->pager->page_shift);
 }
 
+/* ---- versioned structs of the API (inline: every layer may use them) ---- */
+
+/**
+ * upager__struct_in() - copy a caller's versioned struct in (the rules of
+ * the kernel's copy_struct_from_user(), as openat2(2) and clone3(2) use).
+ * @dst:   the library's struct, @dsize bytes; filled in.
+ * @src:   the caller's, @ssize bytes; NULL reads as all zeros.
+ * @min:   the least size accepted (the size of version 1.0).
+ *
+ * Bytes the caller did not pass read as 0 (the defaults); bytes past the
+ * library's struct must be 0.
+ *
+ * Return: 0, -EINVAL (@ssize below @min) or -E2BIG (a non-zero byte past
+ * @dsize).
+ */
+static inline int upager__struct_in(void *dst, size_t dsize, const void *src, size_t ssize,
+                                    size_t min)
+{
+	memset(dst, 0, dsize);
+	if (!src)
+		return 0;
+	if (ssize < min)
+		return -EINVAL;
+	for (size_t i = dsize; i < ssize; i++)
+		if (((const unsigned char *)src)[i])
+			return -E2BIG;
+	memcpy(dst, src, ssize < dsize ? ssize : dsize);
+	return 0;
+}
+
+/**
+ * upager__struct_out() - copy the library's versioned struct out.
+ * @dst: the caller's, @dsize bytes (at least @min); bytes past @ssize are
+ *       set to 0.
+ *
+ * Return: 0 or -EINVAL (@dsize below @min).
+ */
+static inline int upager__struct_out(void *dst, size_t dsize, const void *src, size_t ssize,
+                                     size_t min)
+{
+	if (dsize < min)
+		return -EINVAL;
+	memcpy(dst, src, dsize < ssize ? dsize : ssize);
+	if (dsize > ssize)
+		memset((char *)dst + ssize, 0, dsize - ssize);
+	return 0;
+}
+
 /* ==== layer 0: stats.c, options.c, inject.c =============================== */
 
 UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
@@ -353,6 +404,7 @@ UPAGER_HIDDEN uint64_t upager__now_ns(void);
 UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
 UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
                                          struct upager_config *out);
+
 
 #include "testhooks.h"
 #ifdef UPAGER_TEST_HOOKS

@@ -87,27 +87,32 @@ static bool is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
-/**
- * upager__config_resolve() - fill every 0 field from the environment or the
- * default, and check every field.
- * @in:  the caller's config or NULL.
- * @out: the resolved config.
- *
- * Return: 0 or -EINVAL.
- */
-int upager_config_resolve(const struct upager_config *in, struct upager_config *out)
+int upager_config_resolve(const struct upager_config *in, size_t size,
+                          struct upager_config *out, size_t out_size)
 {
 	struct upager_config c;
 	int rc;
 
-	if (!out)
+	if (!out || out_size < UPAGER_CONFIG_SIZE_VER0)
 		return -EINVAL;
-	rc = upager__config_resolve(in, &c);
+	rc = upager__struct_in(&c, sizeof(c), in, size, UPAGER_CONFIG_SIZE_VER0);
 	if (rc == 0)
-		*out = c;
+		rc = upager__config_resolve(&c, &c);
+	if (rc == 0)
+		rc = upager__struct_out(out, out_size, &c, sizeof(c), UPAGER_CONFIG_SIZE_VER0);
 	return rc;
 }
 
+/**
+ * upager__config_resolve() - fill every 0 field from the environment or the
+ * default, and check every field.
+ * @in:  the config at the library's size (see upager__struct_in()), or
+ *       NULL for all zeros.
+ * @out: the resolved config (may be @in); readahead is
+ *       UPAGER_READAHEAD_OFF when read-ahead is off.
+ *
+ * Return: 0 or -EINVAL.
+ */
 int upager__config_resolve(const struct upager_config *in, struct upager_config *out)
 {
 	struct upager_config c = { 0 };
@@ -119,6 +124,8 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 		c = *in;
 	if (c.flags & ~UPAGER_DIRECT_IO)
 		return -EINVAL;
+	if (c.reserved0)
+		return -EINVAL;
 
 	if (c.page_size == 0) {
 		if (env_size("UPAGER_PAGE_SIZE", &v, &set) < 0)
@@ -127,7 +134,7 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 		if (set && v == 0)
 			return -EINVAL;
 	}
-	if (!is_pow2(c.page_size) || c.page_size < (size_t)sys_page ||
+	if (!is_pow2(c.page_size) || c.page_size < (uint64_t)sys_page ||
 	    c.page_size > UPAGER_MAX_PAGE_SIZE)
 		return -EINVAL;
 
@@ -140,8 +147,8 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 			c.memory_limit = v;
 		} else {
 			long pages = sysconf(_SC_PHYS_PAGES);
-			c.memory_limit = pages > 0 ? (size_t)pages * (size_t)sys_page / 4
-			                           : (size_t)256 << 20;
+			c.memory_limit = pages > 0 ? (uint64_t)pages * (uint64_t)sys_page / 4
+			                           : (uint64_t)256 << 20;
 		}
 	}
 	if (c.memory_limit / c.page_size < UPAGER_MIN_FRAMES)
@@ -155,7 +162,7 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 			return -EINVAL;
 		if (set && (v == 0 || v > UPAGER_MAX_IO_DEPTH))
 			return -EINVAL;
-		c.io_depth = set ? (unsigned)v : UPAGER_DEFAULT_IO_DEPTH;
+		c.io_depth = set ? (uint32_t)v : UPAGER_DEFAULT_IO_DEPTH;
 	}
 	if (c.io_depth > UPAGER_MAX_IO_DEPTH)
 		return -EINVAL;
@@ -163,15 +170,15 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 	if (c.readahead == 0) {
 		const char *s = secure_getenv("UPAGER_READAHEAD");
 		if (s && (strcmp(s, "off") == 0 || strcmp(s, "0") == 0)) {
-			c.readahead = 0;
+			c.readahead = UPAGER_READAHEAD_OFF;
 		} else {
 			if (env_size("UPAGER_READAHEAD", &v, &set) < 0)
 				return -EINVAL;
 			if (set && v > UPAGER_MAX_READAHEAD)
 				return -EINVAL;
-			c.readahead = set ? (unsigned)v : UPAGER_DEFAULT_READAHEAD;
+			c.readahead = set ? (uint32_t)v : UPAGER_DEFAULT_READAHEAD;
 		}
-	} else if (c.readahead > UPAGER_MAX_READAHEAD) {
+	} else if (c.readahead > UPAGER_MAX_READAHEAD && c.readahead != UPAGER_READAHEAD_OFF) {
 		return -EINVAL;
 	}
 	*out = c;

@@ -68,7 +68,7 @@ static void api_exit(struct upager *p, const sigset_t *old)
 
 /* ---- pagers ------------------------------------------------------------- */
 
-int upager_create(upager_t **out, const struct upager_config *config)
+int upager_create(upager_t **out, const struct upager_config *config, size_t size)
 {
 	struct upager_config c;
 	struct upager *p;
@@ -76,7 +76,9 @@ int upager_create(upager_t **out, const struct upager_config *config)
 
 	if (!out)
 		return -EINVAL;
-	rc = upager__config_resolve(config, &c);
+	rc = upager__struct_in(&c, sizeof(c), config, size, UPAGER_CONFIG_SIZE_VER0);
+	if (rc == 0)
+		rc = upager__config_resolve(&c, &c);
 	if (rc < 0)
 		return rc;
 	rc = upager__signal_init();
@@ -97,7 +99,7 @@ int upager_create(upager_t **out, const struct upager_config *config)
 	p->dirty_low = p->nframes / 16;
 	p->dirty_high = p->nframes / 8 ? p->nframes / 8 : 1;
 	p->io_depth = c.io_depth;
-	p->readahead = c.readahead;
+	p->readahead = c.readahead == UPAGER_READAHEAD_OFF ? 0 : c.readahead;
 	p->flags = c.flags;
 	p->memfd = -1;
 	p->scratch_fd = -1;

@@ -53,10 +53,9 @@ static uint64_t nonneg(int64_t v)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
-int upager_stats(upager_t *p, struct upager_stats *s)
+/* The statistics at the library's size (upager_stats() copies them out). */
+static void stats_read(struct upager *p, struct upager_stats *s)
 {
-	if (!pager_ok(p) || !s)
-		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 #define X(name, help) s->name = atomic_load_explicit(&p->stats.name, memory_order_relaxed);
 	UPAGER_COUNTERS(X)
@@ -69,7 +68,18 @@ int upager_stats(upager_t *p, struct upager_stats *s)
 	for (unsigned i = 0; i < UPAGER_HIST_BUCKETS; i++)
 		s->fault_ns_hist[i] = atomic_load_explicit(&p->stats.fault_ns_hist[i],
 		                                           memory_order_relaxed);
-	return 0;
+}
+
+int upager_stats(upager_t *p, struct upager_stats *s, size_t size)
+{
+	struct upager_stats all;
+
+	if (!pager_ok(p) || !s)
+		return -EINVAL;
+	if (size < UPAGER_STATS_SIZE_VER0)
+		return -EINVAL;
+	stats_read(p, &all);
+	return upager__struct_out(s, size, &all, sizeof(all), UPAGER_STATS_SIZE_VER0);
 }
 
 /* Fault time below which @q (0..1) of the faults fall, from the histogram:
@@ -96,7 +106,7 @@ int upager_print_stats(upager_t *p, int fd)
 	char buf[4096];
 	int n = 0, rc;
 
-	rc = upager_stats(p, &s);
+	rc = upager_stats(p, &s, sizeof(s));
 	if (rc < 0)
 		return rc;
 #define OUT(...) n += snprintf(buf + n, sizeof(buf) - (size_t)n, __VA_ARGS__)

@@ -601,7 +601,7 @@ int t_io_uring_works(void)
 upager_t *t_create(const struct upager_config *cfg)
 {
 	upager_t *p = NULL;
-	int r = upager_create(&p, cfg);
+	int r = upager_create(&p, cfg, sizeof(*cfg));
 
 	if ((r == -ENOSYS || r == -EPERM) && !t_io_uring_works())
 		t_skip("io_uring is not available here (upager_create: %s)", upager_strerror(r));
@@ -615,7 +615,7 @@ void t_stats(upager_t *p, struct upager_stats *st)
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	r = upager_stats(p, st);
+	r = upager_stats(p, st, sizeof(*st));
 	T_CHECK(r == 0, "upager_stats: %d (%s)", r, upager_strerror(r));
 }
 

@@ -32,7 +32,7 @@ static char g_sentinel;
 static void create_einval(const struct upager_config *cfg, const char *what)
 {
 	upager_t *p = SENTINEL;
-	int r = upager_create(&p, cfg);
+	int r = upager_create(&p, cfg, sizeof(*cfg));
 
 	T_CHECK(r == -EINVAL, "upager_create(%s): %d (%s), expected -EINVAL", what, r,
 	        upager_strerror(r));
@@ -45,7 +45,7 @@ static void create_einval(const struct upager_config *cfg, const char *what)
 static upager_t *create_ok(const struct upager_config *cfg, const char *what)
 {
 	upager_t *p = NULL;
-	int r = upager_create(&p, cfg);
+	int r = upager_create(&p, cfg, sizeof(*cfg));
 
 	if ((r == -ENOSYS || r == -EPERM) && !t_io_uring_works())
 		t_skip("io_uring is not available");
@@ -71,9 +71,9 @@ static void test_create_args(void)
 	upager_t *p;
 	char what[96];
 
-	T_RET(upager_create(NULL, NULL), -EINVAL);
+	T_RET(upager_create(NULL, NULL, 0), -EINVAL);
 	c = t_config(4096, 256 * KiB);
-	T_RET(upager_create(NULL, &c), -EINVAL);
+	T_RET(upager_create(NULL, &c, sizeof(c)), -EINVAL);
 
 	/* page_size: power of two, >= system page, <= 2 MiB */
 	const size_t bad_ps[] = { 3000, 3 * sys, sys + sys / 2, sys / 2, sys / 4, 1, 512,
@@ -101,8 +101,11 @@ static void test_create_args(void)
 	c = t_config(4096, 256 * KiB);
 	c.readahead = 1025;
 	create_einval(&c, "readahead 1025");
-	c.readahead = UINT_MAX;
-	create_einval(&c, "readahead UINT_MAX");
+	c.readahead = UPAGER_READAHEAD_OFF - 1;
+	create_einval(&c, "readahead UPAGER_READAHEAD_OFF - 1");
+	c = t_config(4096, 256 * KiB);
+	c.reserved0 = 1;
+	create_einval(&c, "reserved0 1");
 	/* flags */
 	const unsigned bad_flags[] = { 0x2, 0x4, 0x80000000u, UPAGER_DIRECT_IO | 0x100, ~0u };
 	for (size_t i = 0; i < sizeof(bad_flags) / sizeof(bad_flags[0]); i++) {
@@ -349,6 +352,133 @@ static void test_env_readahead_off(void)
 	t_env_restore();
 	close(fd);
 	t_summary("UPAGER_READAHEAD=off disables read-ahead (readahead 8 does read ahead)");
+}
+
+/* A config at the library's size inside a larger buffer, as a program built
+ * against a later header (with more fields) passes it. */
+struct config_later {
+	struct upager_config c;
+	unsigned char more[24];
+};
+
+static void test_create_sizes(void)
+{
+	struct config_later l;
+	struct upager_config out;
+	upager_t *p = SENTINEL;
+
+	/* Below version 1.0's size: -EINVAL, whatever the bytes say. */
+	l.c = t_config(4096, 256 * KiB);
+	memset(l.more, 0, sizeof(l.more));
+	T_EQ(sizeof(struct upager_config), UPAGER_CONFIG_SIZE_VER0);
+	T_RET(upager_create(&p, &l.c, 0), -EINVAL);
+	T_RET(upager_create(&p, &l.c, UPAGER_CONFIG_SIZE_VER0 - 1), -EINVAL);
+	T_RET(upager_config_resolve(&l.c, 8, &out, sizeof(out)), -EINVAL);
+	T_CHECK(p == SENTINEL, "a failed upager_create changed *pager");
+
+	/* Longer, unknown bytes 0: accepted; one of them not 0: -E2BIG. */
+	p = NULL;
+	T_RET(upager_create(&p, &l.c, sizeof(l)), 0);
+	T_REQUIRE(p != NULL, "upager_create with a longer zero-extended config");
+	T_EQ(upager_page_size(p), 4096);
+	T_EQ(nr_frames(p), 64);
+	T_RET(upager_destroy(p), 0);
+	for (size_t i = 0; i < sizeof(l.more); i += 7) {
+		p = SENTINEL;
+		l.more[i] = 1;
+		T_RET(upager_create(&p, &l.c, sizeof(l)), -E2BIG);
+		T_RET(upager_config_resolve(&l.c, sizeof(l), &out, sizeof(out)), -E2BIG);
+		T_CHECK(p == SENTINEL, "-E2BIG changed *pager");
+		/* The same bytes past the size the caller gives are not read. */
+		p = NULL;
+		T_RET(upager_create(&p, &l.c, sizeof(l.c)), 0);
+		T_RET(upager_destroy(p), 0);
+		l.more[i] = 0;
+	}
+
+	/* upager_config_resolve's output: a larger struct gets zeros past the
+	 * library's; a smaller one is refused and untouched. */
+	memset(&l, 0xa5, sizeof(l));
+	T_RET(upager_config_resolve(NULL, 0, &l.c, sizeof(l)), 0);
+	for (size_t i = 0; i < sizeof(l.more); i++)
+		T_CHECK(l.more[i] == 0, "resolve: byte %zu past the struct is 0x%x", i, l.more[i]);
+	T_EQ(l.c.reserved0, 0);
+	memset(&l, 0xa5, sizeof(l));
+	T_RET(upager_config_resolve(NULL, 0, &l.c, UPAGER_CONFIG_SIZE_VER0 - 4), -EINVAL);
+	T_EQ(l.c.page_size, 0xa5a5a5a5a5a5a5a5ull);
+	t_summary("versioned config: size below 1.0 -EINVAL, longer zero-extended accepted, "
+	          "unknown non-zero byte -E2BIG, resolve zero-fills a longer output");
+}
+
+/* Statistics at the library's size inside a larger buffer. */
+struct stats_later {
+	struct upager_stats s;
+	unsigned char more[40];
+};
+
+static void test_stats_sizes(void)
+{
+	struct upager_config c = t_config(4096, 32 * 4096);
+	upager_t *p = t_create(&c);
+	struct stats_later l;
+	unsigned char canary[sizeof(struct upager_stats) + 64];
+
+	T_EQ(offsetof(struct upager_stats, sigbus_nomem) + 8, UPAGER_STATS_SIZE_VER0);
+	T_CHECK(sizeof(struct upager_stats) >= UPAGER_STATS_SIZE_VER0, "stats below 1.0's size");
+	T_RET(upager_stats(p, &l.s, UPAGER_STATS_SIZE_VER0 - 8), -EINVAL);
+	T_RET(upager_stats(p, &l.s, 0), -EINVAL);
+
+	/* A larger caller struct: what the library does not have reads 0. */
+	memset(&l, 0xa5, sizeof(l));
+	T_RET(upager_stats(p, &l.s, sizeof(l)), 0);
+	T_EQ(l.s.nr_frames, 32);
+	for (size_t i = 0; i < sizeof(l.more); i++)
+		T_CHECK(l.more[i] == 0, "stats: byte %zu past the struct is 0x%x", i, l.more[i]);
+
+	/* The 1.0 size: exactly that many bytes written. */
+	memset(canary, 0xa5, sizeof(canary));
+	T_RET(upager_stats(p, (struct upager_stats *)(void *)canary, UPAGER_STATS_SIZE_VER0), 0);
+	T_EQ(((struct upager_stats *)(void *)canary)->nr_frames, 32);
+	for (size_t i = UPAGER_STATS_SIZE_VER0; i < sizeof(canary); i++)
+		if (canary[i] != 0xa5) {
+			T_CHECK(0, "upager_stats wrote byte %zu past the size given", i);
+			break;
+		}
+	T_RET(upager_destroy(p), 0);
+	t_summary("versioned stats: below 1.0 -EINVAL, larger zero-filled, exactly the size "
+	          "given written");
+}
+
+/* readahead = UPAGER_READAHEAD_OFF: none, whatever the environment says. */
+static void test_readahead_off(void)
+{
+	const size_t ps = 4096;
+	const unsigned n = 64;
+	int fd = t_make_file(n * ps, SEED, NULL, 0);
+	struct upager_config c = t_config(ps, 1 * MiB), out;
+	upager_t *p;
+
+	c.readahead = UPAGER_READAHEAD_OFF;
+	t_env_set("UPAGER_READAHEAD", "32");
+	T_RET(upager_config_resolve(&c, sizeof(c), &out, sizeof(out)), 0);
+	T_EQ(out.readahead, UPAGER_READAHEAD_OFF);
+	if ((p = create_ok(&c, "readahead UPAGER_READAHEAD_OFF"))) {
+		uint64_t ra = sequential_readahead(p, fd, ps, n);
+		T_CHECK(ra == 0, "UPAGER_READAHEAD_OFF: stats.readahead %llu, expected 0",
+		        (unsigned long long)ra);
+		T_RET(upager_destroy(p), 0);
+	}
+	/* 0 still takes the environment's 32. */
+	c.readahead = 0;
+	T_RET(upager_config_resolve(&c, sizeof(c), &out, sizeof(out)), 0);
+	T_EQ(out.readahead, 32);
+	t_env_set("UPAGER_READAHEAD", "off");
+	T_RET(upager_config_resolve(&c, sizeof(c), &out, sizeof(out)), 0);
+	T_EQ(out.readahead, UPAGER_READAHEAD_OFF);
+	t_env_restore();
+	close(fd);
+	t_summary("readahead UPAGER_READAHEAD_OFF: no read-ahead over $UPAGER_READAHEAD=32; "
+	          "resolve reports OFF (also for UPAGER_READAHEAD=off); 0 still means default");
 }
 
 /* ------------------------------------------------------------- upager_map */
@@ -729,11 +859,11 @@ static void test_getters(void)
 	int pfd[2];
 	char buf[8192];
 
-	T_RET(upager_stats(NULL, &st), -EINVAL);
-	T_RET(upager_stats(p, NULL), -EINVAL);
-	T_RET(upager_stats(NULL, NULL), -EINVAL);
+	T_RET(upager_stats(NULL, &st, sizeof(st)), -EINVAL);
+	T_RET(upager_stats(p, NULL, sizeof(struct upager_stats)), -EINVAL);
+	T_RET(upager_stats(NULL, NULL, sizeof(struct upager_stats)), -EINVAL);
 	memset(&st, 0xff, sizeof(st));
-	T_RET(upager_stats(p, &st), 0);
+	T_RET(upager_stats(p, &st, sizeof(st)), 0);
 	T_EQ(st.nr_frames, 64);
 	T_EQ(st.pgfault, 0);
 	T_EQ(st.nr_resident, 0);
@@ -766,11 +896,12 @@ static void test_getters(void)
 	char expect[32];
 	snprintf(expect, sizeof(expect), "%d.%d.%d", UPAGER_VERSION_MAJOR, UPAGER_VERSION_MINOR,
 	         UPAGER_VERSION_PATCH);
-	T_CHECK(v && !strcmp(v, "0.1.0"), "upager_version() = %s", v ? v : "NULL");
+	T_CHECK(v && !strcmp(v, expect), "upager_version() = %s, header %s", v ? v : "NULL",
+	        expect);
 	T_CHECK(!strcmp(UPAGER_VERSION_STRING, expect), "UPAGER_VERSION_STRING %s vs %s",
 	        UPAGER_VERSION_STRING, expect);
 	t_summary("upager_stats/print_stats -EINVAL/-EBADF, page_size(NULL) 0, destroy(NULL) 0, "
-	          "strerror never NULL, version \"0.1.0\"");
+	          "strerror never NULL, version as the header's");
 }
 
 int main(void)
@@ -780,6 +911,9 @@ int main(void)
 		{ "environment garbage", test_env_garbage },
 		{ "environment valid", test_env_valid },
 		{ "UPAGER_READAHEAD=off", test_env_readahead_off },
+		{ "versioned config", test_create_sizes },
+		{ "versioned stats", test_stats_sizes },
+		{ "readahead UPAGER_READAHEAD_OFF", test_readahead_off },
 		{ NULL, NULL },
 	};
 	static const struct t_test regions[] = {

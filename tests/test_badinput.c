@@ -251,7 +251,7 @@ static int child_high_offset(void *arg)
 	off_t top = (off_t)((INT64_MAX / (int64_t)PS) * (int64_t)PS);
 	volatile unsigned char *m;
 
-	if (upager_create(&p, &c))
+	if (upager_create(&p, &c, sizeof(c)))
 		return HO_SETUP;
 	m = upager_map(p, fd, top, 1, PROT_READ | PROT_WRITE, UPAGER_SHARED);
 	if (!m) {
@@ -455,7 +455,7 @@ static void create_expect(const char *var, const char *val, int expect, const ch
 	else if (!strcmp(var, "UPAGER_READAHEAD"))
 		c.readahead = 0;
 	t_env_set(var, val);
-	r = upager_create(&p, &c);
+	r = upager_create(&p, &c, sizeof(c));
 	t_env_restore();
 	T_CHECK(r == expect, "%s=\"%s\" (%s): upager_create %d (%s), expected %d", var, val, why,
 	        r, upager_strerror(r), expect);

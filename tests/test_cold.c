@@ -119,7 +119,7 @@ static void test_config_resolve(void)
 	struct upager_config in, out, before;
 	upager_t *p;
 
-	T_RET(upager_config_resolve(NULL, &out), 0);
+	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
 	T_EQ(out.page_size, UPAGER_DEFAULT_PAGE_SIZE);
 	T_EQ(out.io_depth, UPAGER_DEFAULT_IO_DEPTH);
 	T_EQ(out.readahead, UPAGER_DEFAULT_READAHEAD);
@@ -127,29 +127,29 @@ static void test_config_resolve(void)
 
 	t_env_set("UPAGER_PAGE_SIZE", "64KiB");
 	t_env_set("UPAGER_MEMORY_LIMIT", "1M");
-	T_RET(upager_config_resolve(NULL, &out), 0);
+	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
 	T_EQ(out.page_size, 65536);
 	T_EQ(out.memory_limit, 1 << 20);
 	memset(&in, 0, sizeof(in));
 	in.page_size = 8192; /* an explicit field wins over the environment */
-	T_RET(upager_config_resolve(&in, &out), 0);
+	T_RET(upager_config_resolve(&in, sizeof(in), &out, sizeof(out)), 0);
 	T_EQ(out.page_size, 8192);
-	T_RET(upager_create(&p, &in), 0);
+	T_RET(upager_create(&p, &in, sizeof(in)), 0);
 	T_EQ(upager_page_size(p), out.page_size);
 	T_RET(upager_destroy(p), 0);
 
 	memset(&before, 0x5a, sizeof(before));
 	out = before;
 	t_env_set("UPAGER_PAGE_SIZE", "12K");
-	T_RET(upager_config_resolve(NULL, &out), -EINVAL);
+	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), -EINVAL);
 	T_CHECK(!memcmp(&out, &before, sizeof(out)), "out was written on failure");
 	t_env_restore();
 	in.page_size = UPAGER_MAX_PAGE_SIZE * 2;
-	T_RET(upager_config_resolve(&in, &out), -EINVAL);
+	T_RET(upager_config_resolve(&in, sizeof(in), &out, sizeof(out)), -EINVAL);
 	in.page_size = 0;
 	in.flags = 0x80;
-	T_RET(upager_config_resolve(&in, &out), -EINVAL);
-	T_RET(upager_config_resolve(NULL, NULL), -EINVAL);
+	T_RET(upager_config_resolve(&in, sizeof(in), &out, sizeof(out)), -EINVAL);
+	T_RET(upager_config_resolve(NULL, 0, NULL, sizeof(struct upager_config)), -EINVAL);
 	t_summary("upager_config_resolve: defaults of upager.h, environment, explicit fields, "
 	          "the page size a pager then reports, -EINVAL leaving out untouched");
 }

@@ -230,7 +230,7 @@ static void run_cell_child(const struct cell *c, int fd, uint64_t seed, uint64_t
 	S.nwords = S.npages * S.wpp;
 	S.ops_per_thread = ops;
 	S.count = calloc(S.nwords, sizeof(*S.count));
-	rc = upager_create(&S.p, &cfg);
+	rc = upager_create(&S.p, &cfg, sizeof(cfg));
 	if (rc || !S.count) {
 		res->setup_error = 1;
 		snprintf(res->first, sizeof(res->first), "upager_create = %d (%s)", rc,
@@ -274,7 +274,7 @@ static void run_cell_child(const struct cell *c, int fd, uint64_t seed, uint64_t
 		res->ctl_errors++;
 		fprintf(stderr, "final upager_sync = %d (%s)\n", rc, upager_strerror(rc));
 	}
-	upager_stats(S.p, &st);
+	upager_stats(S.p, &st, sizeof(st));
 	for (uint64_t w = 0; w < S.nwords; w++) {
 		uint64_t v;
 		if (pread(fd, &v, 8, (off_t)(w * 8)) != 8 || v != expected(w)) {
@@ -317,7 +317,7 @@ static void bus_handler(int sig, siginfo_t *si, void *uc)
 
 	(void)uc;
 	memset(&res, 0, sizeof(res));
-	if (S.p && upager_stats(S.p, &st) == 0) {
+	if (S.p && upager_stats(S.p, &st, sizeof(st)) == 0) {
 		res.sigbus = st.sigbus;
 		res.sigbus_nomem = st.sigbus_nomem;
 		res.majfault = st.pgmajfault;
@@ -521,7 +521,7 @@ static int rereference_child(void *arg)
 	volatile unsigned char sink;
 
 	signal(SIGBUS, SIG_DFL);
-	if (upager_create(&p, &cfg) != 0)
+	if (upager_create(&p, &cfg, sizeof(cfg)) != 0)
 		return 10;
 	m = upager_map(p, fd, 0, 8 * ps, PROT_READ, UPAGER_SHARED);
 	if (!m || upager_pin(p, m, npin * ps) != 0)

@@ -110,7 +110,7 @@ static upager_t *child_pager(size_t frames)
 {
 	struct upager_config c = t_config(PS, frames * PS);
 	upager_t *p = NULL;
-	int r = upager_create(&p, &c);
+	int r = upager_create(&p, &c, sizeof(c));
 
 	if ((r == -ENOSYS || r == -EPERM) && !t_io_uring_works())
 		_exit(77);
@@ -414,7 +414,7 @@ static int child_fork_api(void *arg)
 	EXPECT(upager_pin(a->p, a->m, PS) == -EINVAL, "pin: not -EINVAL");
 	EXPECT(upager_unpin(a->p, a->m, PS) == -EINVAL, "unpin: not -EINVAL");
 	EXPECT(upager_unmap(a->p, a->m) == -EINVAL, "unmap: not -EINVAL");
-	EXPECT(upager_stats(a->p, &st) == -EINVAL, "stats: not -EINVAL");
+	EXPECT(upager_stats(a->p, &st, sizeof(st)) == -EINVAL, "stats: not -EINVAL");
 	EXPECT(upager_page_size(a->p) == 0, "page_size: not 0");
 	errno = 0;
 	q = upager_map(a->p, a->fd, 0, PS, PROT_READ, UPAGER_SHARED);
@@ -843,7 +843,7 @@ static int child_map_count(void *arg)
 			bad++;
 	int rc = upager_sync(p, m, 0);
 	struct upager_stats st;
-	upager_stats(p, &st);
+	upager_stats(p, &st, sizeof(st));
 	int peak = count_maps();
 	for (size_t pg = 0; pg < npages; pg += 2) {
 		unsigned char b[2];

@@ -192,7 +192,7 @@ static int child_main(void *arg)
 	cfg = t_config(c.cfg->ps, FRAMES * c.cfg->ps);
 	cfg.readahead = 4;
 	atomic_store(&c.next_seq, 1);
-	if (upager_create(&c.p, &cfg) != 0)
+	if (upager_create(&c.p, &cfg, sizeof(cfg)) != 0)
 		return 10;
 	c.m = upager_map(c.p, c.cfg->fd, 0, NPAGES * c.cfg->ps, PROT_READ | PROT_WRITE,
 	                 UPAGER_SHARED);

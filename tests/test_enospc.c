@@ -431,7 +431,7 @@ static int child_create_fsize(void *arg)
 	signal(SIGBUS, SIG_DFL);
 	if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
 		return FS_SETUP;
-	r = upager_create(&p, &c);
+	r = upager_create(&p, &c, sizeof(c));
 	if (r != 0) {
 		fprintf(stderr, "  upager_create under RLIMIT_FSIZE 1 MiB: %d (%s)\n", r,
 		        upager_strerror(r));

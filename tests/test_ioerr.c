@@ -442,7 +442,7 @@ static upager_t *mk_pager(size_t ps, size_t frames, unsigned ra, unsigned flags)
 
 	c.readahead = ra;
 	c.flags = flags;
-	if (upager_create(&p, &c) != 0) {
+	if (upager_create(&p, &c, sizeof(c)) != 0) {
 		fprintf(stderr, "  upager_create failed in the child\n");
 		_exit(10);
 	}
@@ -683,7 +683,7 @@ static int child_longjmp(void *arg)
 	upager_t *p = NULL;
 	volatile unsigned char *m;
 
-	if (upager_create(&p, &c) != 0)
+	if (upager_create(&p, &c, sizeof(c)) != 0)
 		return LJ_SETUP;
 	m = upager_map(p, f->fd, 0, 8 * 4096, PROT_READ | PROT_WRITE, UPAGER_SHARED);
 	if (!m)

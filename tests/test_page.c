@@ -203,7 +203,7 @@ static void test_config_resolve(void)
 	T_EQ(out.page_size, 16384);
 	T_EQ(out.memory_limit, 3 << 20);
 	T_EQ(out.io_depth, 8);
-	T_EQ(out.readahead, 0);
+	T_EQ(out.readahead, UPAGER_READAHEAD_OFF);
 	in.page_size = 8192;
 	in.readahead = 4;
 	T_RET(upager__config_resolve(&in, &out), 0);

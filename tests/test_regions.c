@@ -239,7 +239,7 @@ static int region_cap_helper(void)
 	long maps = max_map_count();
 	struct cap_run res;
 
-	if (upager_create(&p, &cfg) != 0)
+	if (upager_create(&p, &cfg, sizeof(cfg)) != 0)
 		return 2;
 	res = fill_regions(p, expected_region_cap(maps) + 16);
 	if (upager_destroy(p) != 0)

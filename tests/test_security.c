@@ -360,8 +360,8 @@ static int secure_env_helper(void)
 
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0 || (saved = dup(2)) < 0)
 		return 2;
-	create_env = upager_create(&p, &env);
-	if (upager_create(&q, &c) != 0)
+	create_env = upager_create(&p, &env, sizeof(env));
+	if (upager_create(&q, &c, sizeof(c)) != 0)
 		return 3;
 	m = upager_alloc(q, 4 * PS);
 	if (!m) {

@@ -111,7 +111,7 @@ static int child(void *arg)
 	struct child_arg *a = arg;
 	struct upager_config c = t_config(PS, 16 * PS);
 	upager_t *p = NULL;
-	int r = upager_create(&p, &c);
+	int r = upager_create(&p, &c, sizeof(c));
 	int ro = a->kind == K_RO_WRITE_RESIDENT || a->kind == K_RO_WRITE_NONRESIDENT ||
 	         a->kind == K_RO_PRIVATE_WRITE;
 	int flags = a->kind == K_RO_PRIVATE_WRITE ? UPAGER_PRIVATE : UPAGER_SHARED;

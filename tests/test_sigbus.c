@@ -84,7 +84,7 @@ static upager_t *child_pager(size_t ps, size_t frames)
 {
 	struct upager_config c = t_config(ps, frames * ps);
 	upager_t *p = NULL;
-	int r = upager_create(&p, &c);
+	int r = upager_create(&p, &c, sizeof(c));
 
 	if ((r == -ENOSYS || r == -EPERM) && !t_io_uring_works())
 		_exit(C_SKIP);
@@ -300,7 +300,7 @@ static int io_error_counted(void *arg)
 {
 	struct upager_stats st;
 
-	return upager_stats(arg, &st) == 0 && st.io_errors >= 1;
+	return upager_stats(arg, &st, sizeof(st)) == 0 && st.io_errors >= 1;
 }
 
 /* WILLNEED whose reads fail: no signal at advise time, and the pages read
@@ -322,7 +322,7 @@ static int child_willneed_error(void *arg)
 	if (t_wait_until(io_error_counted, p, "the failed WILLNEED read") < 0)
 		return C_INJECT;
 	upager__inject_clear();
-	if (upager__inject_count() < 1 || upager_stats(p, &st) || st.io_errors < 1)
+	if (upager__inject_count() < 1 || upager_stats(p, &st, sizeof(st)) || st.io_errors < 1)
 		return C_INJECT;
 	if (t_verify_buf(m + 20 * a->ps, 4 * a->ps, SEED, 20 * a->ps, "after failed WILLNEED") >= 0)
 		return C_PATTERN;

@@ -282,7 +282,7 @@ static void *control(void *arg)
 			}
 			break;
 		default:
-			if (upager_stats(S.p, &st) != 0)
+			if (upager_stats(S.p, &st, sizeof(st)) != 0)
 				atomic_fetch_add(&S.ctl_errors, 1);
 			break;
 		}

@@ -144,7 +144,7 @@ static void threads_rw(size_t ps, size_t nframes, size_t len, unsigned nops, uin
 			sync_errors++;
 			last_sync_err = r;
 		}
-		if (upager_stats(p, &st))
+		if (upager_stats(p, &st, sizeof(st)))
 			stat_errors++;
 		else if (st.nr_resident > st.nr_frames)
 			stat_errors++;

@@ -181,7 +181,7 @@ static int willneed_done(void *arg)
 {
 	struct upager_stats st;
 
-	return upager_stats(arg, &st) == 0 && st.pgpgin >= 32;
+	return upager_stats(arg, &st, sizeof(st)) == 0 && st.pgpgin >= 32;
 }
 
 /* WILLNEED pages a range in on the pager's thread and returns at once;

@@ -213,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pwrite(g_fda, buf, n, (off_t)off) != (ssize_t)n)
 			abort();
 	}
-	if (upager_create(&S.p, &c) != 0)
+	if (upager_create(&S.p, &c, sizeof(c)) != 0)
 		return 0; /* io_uring unavailable: nothing to test */
 	for (int k = 0; k < 3; k++)
 		map_region(k);
@@ -349,7 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		default: { /* statistics */
 			struct upager_stats st;
-			rc = upager_stats(S.p, &st);
+			rc = upager_stats(S.p, &st, sizeof(st));
 			CHECK(rc == 0 && st.nr_resident <= st.nr_frames, "stats", rc, st.nr_resident);
 			break;
 		}

@@ -1,0 +1,399 @@
+/*
+ * upager.h - user-space demand paging of files and scratch arrays.
+ *
+ * Copyright (C) 2026 The upager authors.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * upager maps a file (or scratch memory) at an address range that the
+ * program reads and writes through plain pointers, while keeping the memory
+ * those pages occupy under a limit.  The range starts inaccessible
+ * (PROT_NONE); a touch raises SIGSEGV, which upager catches (through
+ * libsigsegv), reads the page from the backing file with io_uring and makes
+ * it accessible.  Referenced and dirty pages are tracked with protections;
+ * the Clock algorithm chooses pages to evict when the limit is reached, and
+ * dirty pages are written back on eviction, on upager_sync() and on
+ * upager_unmap().
+ *
+ * Conventions for every function below:
+ *  - Functions returning int return 0 on success or a negative errno value
+ *    on failure, and never set errno.  upager_map() and upager_alloc()
+ *    return NULL and set errno, as mmap(2) and malloc(3) users expect.
+ *  - Sizes are in bytes unless a name says pages.  "Page" is upager's page
+ *    (struct upager_config.page_size), not necessarily the system page.
+ *  - All functions are thread-safe: any thread may call any function on any
+ *    pager at any time, except that a pager must not be used during or after
+ *    its upager_destroy().
+ *  - No function may be called from a signal handler (they take locks and
+ *    may allocate).  Touching managed memory from a signal handler is
+ *    allowed: see upager(3), "Signal handlers".
+ *
+ * When a fault fails: a touch of managed memory raises SIGBUS (si_addr the
+ * address touched) only when reading its page fails, or when no frame can
+ * be had for it: every frame of the pager it could use is pinned or holds
+ * a dirty page whose write-back failed in two turns of the Clock hand in a
+ * row (counted in sigbus_nomem; the write error is what upager_sync()
+ * returns).  Otherwise a fault waits until a frame is free, however many
+ * threads contend for how few frames.
+ */
+#ifndef UPAGER_H
+#define UPAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(UPAGER_BUILDING)
+#define UPAGER_API __attribute__((visibility("default")))
+#else
+#define UPAGER_API
+#endif
+
+#define UPAGER_VERSION_MAJOR 0
+#define UPAGER_VERSION_MINOR 1
+#define UPAGER_VERSION_PATCH 0
+#define UPAGER_VERSION_STRING "0.1.0"
+
+/* Limits and defaults of struct upager_config and of regions. */
+#define UPAGER_DEFAULT_PAGE_SIZE (16u << 10) /**< bytes; chosen by bench/ */
+#define UPAGER_MAX_PAGE_SIZE (2u << 20)      /**< bytes; the least is the
+                                                  system page size */
+#define UPAGER_MIN_FRAMES 4u                 /**< memory_limit / page_size */
+#define UPAGER_DEFAULT_IO_DEPTH 64u          /**< entries per ring */
+#define UPAGER_MAX_IO_DEPTH 4096u
+#define UPAGER_DEFAULT_READAHEAD 16u         /**< pages */
+#define UPAGER_MAX_READAHEAD 1024u           /**< pages */
+#define UPAGER_MAX_REGION_BYTES ((size_t)1 << 40) /**< one region, bytes */
+#define UPAGER_MAX_REGIONS 65536u /**< regions of a process, whatever
+                                       vm.max_map_count / 8 allows */
+
+/** Opaque handle: one pager owns a set of regions and one memory limit. */
+typedef struct upager upager_t;
+
+/* struct upager_config.flags */
+/** Open backing files for I/O with O_DIRECT where the file system allows. */
+#define UPAGER_DIRECT_IO 0x1u
+
+/** Configuration; a field left 0 takes its environment variable or default.
+ *  upager reads its variables (UPAGER_*, TMPDIR) with secure_getenv(3): a
+ *  set-user-ID or set-group-ID program gets the defaults. */
+struct upager_config {
+	/** Bytes per page: a power of two, >= the system page size and
+	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else 16 KiB. */
+	size_t page_size;
+	/** Bytes of page frames resident at once, for all regions of this
+	 *  pager; rounded down to whole pages, at least 4 pages.
+	 *  0: $UPAGER_MEMORY_LIMIT, else a quarter of physical memory. */
+	size_t memory_limit;
+	/** io_uring submission queue entries per ring (1..4096).
+	 *  0: $UPAGER_IO_DEPTH, else 64. */
+	unsigned io_depth;
+	/** Most pages read ahead on a sequential fault (0..1024).
+	 *  0: $UPAGER_READAHEAD, else 16.  Set UPAGER_READAHEAD=off or
+	 *  advise UPAGER_ADV_RANDOM to disable read-ahead. */
+	unsigned readahead;
+	/** UPAGER_DIRECT_IO or 0. */
+	unsigned flags;
+};
+
+/* upager_map() flags */
+/** Writes reach the file, like MAP_SHARED. */
+#define UPAGER_SHARED 0x1
+/** Copy-on-write: the file is never written; evicted dirty pages go to an
+ *  unlinked scratch file. */
+#define UPAGER_PRIVATE 0x2
+
+/* upager_advise() advice */
+#define UPAGER_ADV_NORMAL 0     /**< default read-ahead */
+#define UPAGER_ADV_RANDOM 1     /**< no read-ahead */
+#define UPAGER_ADV_SEQUENTIAL 2 /**< full read-ahead window from the first fault */
+#define UPAGER_ADV_WILLNEED 3   /**< start asynchronous page-in, return at once */
+#define UPAGER_ADV_DONTNEED 4   /**< write back dirty pages, then free the frames */
+#define UPAGER_ADV_COLD 5       /**< clear the references of resident pages */
+
+/** Buckets of the fault service time histogram: bucket i counts faults
+ *  that took [2^i, 2^(i+1)) nanoseconds (bucket 0 also takes 0 ns). */
+#define UPAGER_HIST_BUCKETS 40
+
+/**
+ * Statistics of one pager, since upager_create().  Counters are named after
+ * the kernel's vmstat where one exists.  Pages are upager pages.
+ */
+struct upager_stats {
+	uint64_t pgfault;          /**< faults handled: major + minor + write,
+	                                plus faults that lost a race with another
+	                                thread and were only retried */
+	uint64_t pgmajfault;       /**< faults that made the page resident
+	                                (read it or zero-filled it), reads and
+	                                first stores alike */
+	uint64_t pgminfault;       /**< faults on a resident page that only
+	                                restored access (reference faults) */
+	uint64_t pgwritefault;     /**< first stores to a clean resident page */
+	uint64_t pgpgin;           /**< pages read from backing files */
+	uint64_t pgpgout;          /**< pages written to backing files */
+	uint64_t pgzerofill;       /**< pages filled with zeros without I/O */
+	uint64_t readahead;        /**< pages read ahead of a fault */
+	uint64_t readahead_used;   /**< read-ahead pages touched afterwards */
+	uint64_t pgscan;           /**< pages examined by the Clock hand */
+	uint64_t pgdeactivate;     /**< references cleared by the Clock hand */
+	uint64_t pgsteal;          /**< pages evicted (frames freed) */
+	uint64_t writeback_evict;  /**< dirty pages written back by eviction */
+	uint64_t writeback_background; /**< dirty pages written back by the
+	                                    pager's thread ahead of eviction */
+	uint64_t nr_resident;      /**< pages resident now */
+	uint64_t nr_resident_peak; /**< most pages resident at once */
+	uint64_t nr_dirty;         /**< dirty pages now */
+	uint64_t nr_pinned;        /**< pinned pages now */
+	uint64_t nr_frames;        /**< frames: memory_limit / page_size */
+	uint64_t io_errors;        /**< failed reads and writes */
+	uint64_t sigbus;           /**< faults answered with SIGBUS */
+	uint64_t fault_ns_hist[UPAGER_HIST_BUCKETS]; /**< fault service time */
+	uint64_t sigbus_nomem;     /**< of sigbus, the faults that found no frame:
+	                                every frame pinned or holding a dirty
+	                                page whose write-back kept failing */
+};
+
+/**
+ * upager_create() - make a pager.
+ * @pager:  out: the new pager; untouched on failure.
+ * @config: settings, or NULL for all defaults (see struct upager_config).
+ *          Not kept after the call.
+ *
+ * Installs the process-wide SIGSEGV handler (libsigsegv) on first use.
+ *
+ * Return: 0, or -EINVAL (NULL @pager, a setting out of range, an unknown
+ * flag, or an unparsable UPAGER_* environment variable), -ENOMEM (memory or
+ * address space), -EMFILE/-ENFILE (descriptors), -ENOSYS or -EPERM (io_uring
+ * unavailable), or another negative errno from io_uring_setup(2),
+ * memfd_create(2) or pthread_create(3).
+ */
+UPAGER_API int upager_create(upager_t **pager, const struct upager_config *config);
+
+/**
+ * upager_destroy() - write back and unmap every region, then free the pager.
+ * @pager: from upager_create(); NULL is allowed and does nothing.
+ *
+ * Everything is freed even when write-back fails.  If UPAGER_STATS=1 is in
+ * the environment, prints the statistics to stderr first.
+ *
+ * Return: 0, or the first error met: -EIO, -ENOSPC, -EFBIG, -EDQUOT or
+ * another negative errno of a failed write-back (that data is lost).
+ */
+UPAGER_API int upager_destroy(upager_t *pager);
+
+/**
+ * upager_map() - map a file.
+ * @pager:  the pager whose memory limit the pages count against.
+ * @fd:     an open file; duplicated (close-on-exec), so the caller may close
+ *          it after the call.  Regular files only.
+ * @offset: bytes into the file; a multiple of the page size.
+ * @length: bytes to map, > 0; need not be a multiple of the page size and
+ *          may reach past end of file: bytes past EOF read as zero, and
+ *          write-back of an UPAGER_SHARED mapping extends the file up to
+ *          @offset + @length at most.  At most 1 TiB.
+ * @prot:   PROT_READ or PROT_READ | PROT_WRITE.
+ * @flags:  UPAGER_SHARED or UPAGER_PRIVATE.
+ *
+ * The mapping covers @length rounded up to whole pages; bytes after @length
+ * in the last page are accessible, read as zero and are never written to
+ * the file.
+ *
+ * Return: the address of the mapping (aligned to the page size), or NULL
+ * with errno set to EINVAL (NULL @pager, @length 0 or above 1 TiB, @offset
+ * negative or unaligned, @offset + @length overflows, bad @prot or @flags,
+ * @fd not a regular file), EBADF (@fd not open for reading), EACCES
+ * (UPAGER_SHARED with PROT_WRITE on a descriptor not open for writing, or
+ * open with O_APPEND), EPERM (UPAGER_SHARED with PROT_WRITE on a memfd
+ * sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE, as for mmap(2)),
+ * ENOMEM (memory, address space, region table full), EFBIG (the process's
+ * RLIMIT_FSIZE is below the bytes upager's memory file needs for the
+ * region), EMFILE/ENFILE.
+ */
+UPAGER_API void *upager_map(upager_t *pager, int fd, off_t offset, size_t length, int prot,
+                            int flags);
+
+/**
+ * upager_alloc() - zero-filled scratch memory.
+ * @pager:  the pager.
+ * @length: bytes, > 0, at most 1 TiB; rounded up to whole pages.
+ *
+ * Backed by an unlinked temporary file (O_TMPFILE) in $UPAGER_TMPDIR, else
+ * $TMPDIR, else /var/tmp (always /var/tmp in a set-user-ID program).
+ * Readable and writable.  Free with upager_unmap().
+ *
+ * Return: the address (aligned to the page size), or NULL with errno set to
+ * EINVAL (NULL @pager, @length 0 or above 1 TiB), ENOMEM, EFBIG (as for
+ * upager_map()), EMFILE/ENFILE, or
+ * the errno of open(2) on the temporary directory (ENOENT, EACCES, ...).
+ */
+UPAGER_API void *upager_alloc(upager_t *pager, size_t length);
+
+/**
+ * upager_unmap() - write back dirty pages and remove a region.
+ * @pager: the pager that made the region.
+ * @addr:  exactly as returned by upager_map() or upager_alloc().
+ *
+ * Dirty pages of an UPAGER_SHARED mapping are written to the file (no
+ * fdatasync: call upager_sync() first for durability).  If that write-back
+ * fails, the region stays mapped and intact, so no data is lost: the caller
+ * may retry, upager_sync() or copy the data out.  Touching the range after
+ * a successful unmap raises SIGSEGV.
+ *
+ * Return: 0, -EINVAL (NULL @pager, or @addr not a region of @pager), or the
+ * negative errno of the failed write-back (-EIO, -ENOSPC, -EFBIG, ...).
+ */
+UPAGER_API int upager_unmap(upager_t *pager, void *addr);
+
+/**
+ * upager_sync() - write back dirty pages and make them durable.
+ * @pager:  the pager.
+ * @addr:   start; rounded down to a page boundary.
+ * @length: bytes; the range [@addr, @addr + @length) must lie within one
+ *          region; 0 means the whole region that contains @addr.
+ *
+ * Like msync(MS_SYNC): writes every dirty page in the range, then calls
+ * fdatasync(2) on the backing file (UPAGER_SHARED mappings).  Pages of
+ * UPAGER_PRIVATE mappings and of upager_alloc() memory are never written
+ * to a user file, so sync of those returns 0 at once.  A page whose
+ * write-back failed stays dirty, and every later sync retries it and
+ * reports the error until the page is written.  A failed fdatasync is
+ * reported by every later sync of the region, since upager cannot tell
+ * which data the kernel dropped.
+ *
+ * Return: 0, -EINVAL (NULL @pager, range outside one region), or the
+ * negative errno of the first failed write or fdatasync (-EIO, -ENOSPC,
+ * -EFBIG, -EDQUOT, ...).
+ */
+UPAGER_API int upager_sync(upager_t *pager, void *addr, size_t length);
+
+/**
+ * upager_advise() - tell upager how a range will be used.
+ * @pager:  the pager.
+ * @addr:   start; rounded down to a page boundary.
+ * @length: bytes, > 0; the range must lie within one region.
+ * @advice: UPAGER_ADV_NORMAL, UPAGER_ADV_RANDOM, UPAGER_ADV_SEQUENTIAL (these
+ *          three set the read-ahead policy of the whole region),
+ *          UPAGER_ADV_WILLNEED (queues page-in of the range for a background
+ *          thread and returns at once; pages beyond what the memory limit
+ *          allows are not read) or UPAGER_ADV_DONTNEED (writes back dirty
+ *          pages of the range, then frees their frames; the data stays in
+ *          the file and is read again on the next touch; for upager_alloc()
+ *          memory and UPAGER_PRIVATE mappings it goes to the scratch file)
+ *          or UPAGER_ADV_COLD (like MADV_COLD: clears the references of
+ *          the range's resident pages, as a visit of the Clock hand does,
+ *          without evicting or writing anything; pinned pages keep theirs.
+ *          The next touch of such a page is a minor fault, and the hand
+ *          evicts it first if it is not touched again).
+ *
+ * Thread safety: any thread; concurrent faults on the range are served.
+ * Not from a signal handler.
+ *
+ * Return: 0, -EINVAL (NULL @pager, bad @advice, @length 0, range outside one
+ * region), -EBUSY (DONTNEED on a range holding pinned pages; nothing else
+ * in the range is skipped), -ENOMEM (COLD: the kernel refused a protection
+ * change; the pages it did not reach keep their references), or the
+ * negative errno of a failed write-back (DONTNEED: those pages stay
+ * resident and dirty).
+ */
+UPAGER_API int upager_advise(upager_t *pager, void *addr, size_t length, int advice);
+
+/**
+ * upager_pin() - make a range resident and accessible until unpinned.
+ * @pager:  the pager.
+ * @addr:   start; rounded down to a page boundary.
+ * @length: bytes, > 0; the range must lie within one region.
+ *
+ * The pages are read in, made accessible (read-write for writable regions,
+ * where they are also marked dirty, since writes by the kernel, as by
+ * read(2), bypass fault tracking) and are neither evicted nor protected
+ * until upager_unpin().  Pins nest: a page pinned twice needs two unpins.
+ * Use it to hand managed memory to system calls, which return EFAULT on an
+ * inaccessible page, or to latency-critical code.
+ *
+ * Return: 0, -EINVAL (NULL @pager, @length 0, range outside one region),
+ * -ENOMEM (pinning would leave fewer than max(2, frames / 8) frames
+ * unpinned; nothing is pinned), -EIO or another negative errno of a failed
+ * read (nothing is pinned).
+ */
+UPAGER_API int upager_pin(upager_t *pager, void *addr, size_t length);
+
+/**
+ * upager_unpin() - undo one upager_pin() of a range.
+ * @pager:  the pager.
+ * @addr:   start; rounded down to a page boundary.
+ * @length: bytes, > 0; the range must lie within one region.
+ *
+ * Return: 0, -EINVAL (NULL @pager, @length 0, range outside one region, or
+ * a page in the range that is not pinned; then nothing is unpinned).
+ */
+UPAGER_API int upager_unpin(upager_t *pager, void *addr, size_t length);
+
+/**
+ * upager_stats() - read the statistics.
+ * @pager: the pager.
+ * @stats: out: filled in.  Counters are read one at a time while other
+ *         threads may run, so they are each exact but not a snapshot.
+ *
+ * Return: 0 or -EINVAL (NULL argument).
+ */
+UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats);
+
+/**
+ * upager_print_stats() - write the statistics as text.
+ * @pager: the pager.
+ * @fd:    descriptor to write to (e.g. 2 for stderr).
+ *
+ * Return: 0, -EINVAL (NULL @pager), or the negative errno of write(2).
+ */
+UPAGER_API int upager_print_stats(upager_t *pager, int fd);
+
+/**
+ * upager_config_resolve() - the settings upager_create() would use.
+ * @config: settings, or NULL for all defaults, as for upager_create().
+ * @out:    out: every field filled in (0 fields from the UPAGER_*
+ *          environment, read with secure_getenv(3), else the defaults);
+ *          untouched on failure.
+ *
+ * Use it to learn the page size and memory limit a pager would get before
+ * making one (to size buffers, or print them).
+ *
+ * Thread safety: any thread.  Not from a signal handler (reads the
+ * environment).
+ *
+ * Return: 0, or -EINVAL (NULL @out, a setting out of range, an unknown
+ * flag, or an unparsable UPAGER_* environment variable).
+ */
+UPAGER_API int upager_config_resolve(const struct upager_config *config,
+                                     struct upager_config *out);
+
+/**
+ * upager_page_size() - the page size of a pager, in bytes.
+ * @pager: the pager.
+ *
+ * Return: the page size, or 0 if @pager is NULL.
+ */
+UPAGER_API size_t upager_page_size(upager_t *pager);
+
+/**
+ * upager_strerror() - a message for a negative errno returned by upager.
+ * @err: 0 or a negative errno.
+ *
+ * Return: a static string; never NULL.  Thread-safe.
+ */
+UPAGER_API const char *upager_strerror(int err);
+
+/**
+ * upager_version() - the library's version, "MAJOR.MINOR.PATCH".
+ *
+ * Return: a static string.  Async-signal-safe.
+ */
+UPAGER_API const char *upager_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UPAGER_H */
