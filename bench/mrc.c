@@ -470,6 +470,15 @@ static int curves(const struct opts *o, FILE *out, const char *name, const uint3
 	return 0;
 }
 
+static void csv_header(const struct opts *o, FILE *out)
+{
+	fprintf(out, "stream,pages,references,memory_fraction,frames");
+	for (int p = 0; p < REPL_NPOLICIES; p++)
+		if (o->policies & (1u << p))
+			fprintf(out, ",%s", repl_names[p]);
+	fputc('\n', out);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -481,11 +490,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, MRC_PROG ": %s: %s\n", o.output, strerror(errno));
 		return 1;
 	}
-	fprintf(out, "stream,pages,references,memory_fraction,frames");
-	for (int p = 0; p < REPL_NPOLICIES; p++)
-		if (o.policies & (1u << p))
-			fprintf(out, ",%s", repl_names[p]);
-	fputc('\n', out);
 	if (o.trace) {
 		uint32_t *t = NULL, npages;
 		uint64_t n;
@@ -493,6 +497,7 @@ int main(int argc, char **argv)
 
 		if (read_trace(o.trace, &t, &n, &npages) < 0)
 			return 1;
+		csv_header(&o, out);
 		note_progress(&o, "%s: %" PRIu64 " references to %u pages", o.trace, n, npages);
 		if (curves(&o, out, base ? base + 1 : o.trace, t, n, npages) < 0) {
 			fprintf(stderr, MRC_PROG ": out of memory\n");
@@ -508,6 +513,7 @@ int main(int argc, char **argv)
 			        o.length);
 			return 1;
 		}
+		csv_header(&o, out);
 		for (int s = 0; s < NSTREAMS && status == 0; s++) {
 			uint64_t t0 = now_ns();
 

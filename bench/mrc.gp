@@ -24,9 +24,9 @@ if (!exists("policies")) policies = "fifo lru clock clock-pro car opt"
 
 set datafile separator comma
 set datafile columnheaders
-set terminal pngcairo size 800,560 noenhanced font ",10"
+set terminal pngcairo size 880,560 noenhanced font ",10"
 set grid
-set key inside right bottom
+set key outside right top
 set xlabel "memory (fraction of the footprint)"
 set ylabel "hit ratio"
 set xtics 0.125
