@@ -56,7 +56,8 @@
  *          for (a long scan leaves m_c at 1), so the list is kept as slots
  *          numbered in list order (entry at the head takes the next
  *          number; the numbers are compacted when they run out) with one
- *          two-to-four-level bitmap per kind of page: a hand finds the
+ *          hierarchical bitmap per kind of page (a bit per slot, and above
+ *          it a bit per nonzero word, up to one word): a hand finds the
  *          next page of its kind in O(log64 slots).  This representation
  *          is ours; the policy is the paper's.
  *
@@ -65,7 +66,8 @@
  *          (seen once recently) and T2 (seen at least twice) with
  *          reference bits, LRU history lists B1 and B2 of pages evicted
  *          from them, and the target size p of T1, adapted on hits in the
- *          history (p is kept as a real number, as in the paper).  A clock
+ *          history (p is a real number: the ratios |B2| / |B1| and
+ *          |B1| / |B2| of lines 15 and 18 are not rounded).  A clock
  *          is a queue: its head is under the hand, its tail just behind.
  *
  * OPT      L. A. Belady, "A study of replacement algorithms for a virtual-
