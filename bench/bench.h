@@ -12,7 +12,8 @@
  *
  *   util.c          time, randomness, CPU pinning, /proc, whole-buffer I/O
  *   output.c        progress lines, the fault report, the run table, CSV
- *   keys.c          Zipfian and uniform key sequences, the LRU simulator
+ *   keygen.c        the key generators: uniform, Zipfian (scrambled)
+ *   keys.c          the key sequences in a memfd, their LRU hit record
  *   dataset.c       the data file, the page cache, one data size's keys
  *   runner.c        memory cgroups and the forked child a run lives in
  *   timed.c         the timed phase inside the child: workers, RSS sampler
@@ -26,6 +27,10 @@
  *
  * The harness uses only upager's public API (upager.h).  Each file's
  * opening comment says what it owns and what it may call.
+ *
+ * replacement.c (replacement.h: libc only) simulates page replacement
+ * policies on traces: keys.c takes its LRU; upager-mrc (mrc.c, which uses
+ * keygen.c and replacement.c) draws miss-ratio curves with all of them.
  */
 #ifndef UPAGER_BENCH_H
 #define UPAGER_BENCH_H
@@ -258,7 +263,37 @@ void print_rows_header(FILE *out);
 void print_row(FILE *out, const struct trow *r);
 
 /* -------------------------------------------------------------------------
- * keys.c: key sequences and the LRU simulator
+ * keygen.c: key generators
+ */
+
+enum dist { DIST_UNIFORM, DIST_ZIPF, NDISTS };
+
+/* Zipfian ranks (Gray et al.). */
+struct zipf {
+	uint64_t n;
+	double theta, alpha, zetan, eta, half_pow;
+};
+
+/* A keyed bijection of [0, n). */
+struct scramble {
+	uint64_t n, mask, k1, k2;
+	unsigned shift;
+};
+
+/* One key sequence: keys in [0, n), each with UPDATE_BIT set or clear. */
+struct keygen {
+	enum dist dist;
+	uint64_t n;
+	struct rng g;
+	struct zipf z;
+	struct scramble sc;
+};
+
+void keygen_init(struct keygen *kg, enum dist dist, uint64_t n);
+uint64_t keygen_next(struct keygen *kg);
+
+/* -------------------------------------------------------------------------
+ * keys.c: key sequences and their LRU hit record
  */
 
 /* Word @w of a data file (before any update run). */
@@ -267,7 +302,6 @@ static inline uint64_t word_value(uint64_t w)
 	return mix64(DATA_SEED ^ w);
 }
 
-enum dist { DIST_UNIFORM, DIST_ZIPF, NDISTS };
 extern const char *const dist_names[NDISTS];
 
 struct keyset {
