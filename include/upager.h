@@ -176,7 +176,9 @@ struct upager_stats {
  * @config: settings, or NULL for all defaults (see struct upager_config).
  *          Not kept after the call.
  *
- * Installs the process-wide SIGSEGV handler (libsigsegv) on first use.
+ * Installs the process-wide SIGSEGV handler (libsigsegv) on first use,
+ * saving the SIGSEGV action it replaces for the faults upager declines (see
+ * "Other SIGSEGV handlers" above).
  *
  * Return: 0, or -EINVAL (NULL @pager, a setting out of range, an unknown
  * flag, or an unparsable UPAGER_* environment variable), -ENOMEM (memory or
