@@ -306,6 +306,44 @@ static int child(void *arg)
 	}
 }
 
+/*
+ * upager_handle_fault() declines what is not upager's: before any pager
+ * exists, and after, NULL, an address on the stack and the bytes just
+ * outside a region.  Exit 0, or 20 + the number of the first wrong answer.
+ */
+static int child_declines(void *arg)
+{
+	const struct child_arg *ca = arg;
+	struct upager_config c = t_config(PS, LIMIT_PAGES * PS);
+	upager_t *p = NULL;
+	int local = 0;
+
+	if (upager_handle_fault(NULL, NULL) != 0)
+		return 20;
+	if (upager_handle_fault(&local, NULL) != 0)
+		return 21;
+	int r = upager_create(&p, &c);
+	if ((r == -ENOSYS || r == -EPERM) && !t_io_uring_works())
+		return C_SKIP;
+	if (r)
+		return C_SETUP;
+	unsigned char *m = upager_map(p, ca->fd, 0, (size_t)NPAGES * PS, PROT_READ,
+	                              UPAGER_SHARED);
+	if (!m)
+		return C_SETUP;
+	if (upager_handle_fault(NULL, NULL) != 0)
+		return 22;
+	if (upager_handle_fault(&local, NULL) != 0)
+		return 23;
+	if (upager_handle_fault(m + (size_t)NPAGES * PS, NULL) != 0)
+		return 24;
+	if (upager_handle_fault(m - 1, NULL) != 0)
+		return 25;
+	if (upager_unmap(p, m) || upager_destroy(p))
+		return C_SETUP;
+	return C_OK;
+}
+
 /* The messages of one child and how it ended. */
 struct outcome {
 	int status;
@@ -313,7 +351,7 @@ struct outcome {
 	struct msg m[8];
 };
 
-static void run(int kind, struct outcome *o)
+static void run_fn(int (*fn)(void *), int kind, struct outcome *o)
 {
 	struct child_arg ca = { .kind = kind };
 	int pfd[2];
@@ -322,7 +360,7 @@ static void run(int kind, struct outcome *o)
 	ca.fd = t_make_file((uint64_t)NPAGES * PS, SEED, NULL, 0);
 	T_REQUIRE(pipe(pfd) == 0, "pipe");
 	g_pipe = pfd[1];
-	pid_t pid = t_fork(child, &ca);
+	pid_t pid = t_fork(fn, &ca);
 	T_REQUIRE(pid > 0, "fork: %s", strerror(errno));
 	close(pfd[1]);
 	o->status = t_wait_child(pid, T_HANG_S);
@@ -335,6 +373,11 @@ static void run(int kind, struct outcome *o)
 	close(ca.fd);
 	if (o->status != -1 && WIFEXITED(o->status) && WEXITSTATUS(o->status) == C_SKIP)
 		t_skip("io_uring is not available");
+}
+
+static void run(int kind, struct outcome *o)
+{
+	run_fn(child, kind, o);
 }
 
 /* The message with tag @tag number @nth (0 = first), or NULL. */
@@ -548,6 +591,18 @@ static void test_both(void)
 	t_summary("%s: both report the NULL read, later one first", kind_name[K_BOTH]);
 }
 
+static void test_declines(void)
+{
+	struct outcome o;
+
+	run_fn(child_declines, 0, &o);
+	T_CHECK(exited(o.status, C_OK), "upager_handle_fault declining: child %s, expected "
+	        "exit 0 (20, 21: a wrong answer before upager_create; 22-25: after: NULL, "
+	        "stack, just past, just before a region)", t_status_str(o.status));
+	t_summary("upager_handle_fault() returns 0 before any pager, and for NULL, the stack "
+	          "and the bytes around a region");
+}
+
 int main(void)
 {
 	static const struct t_test tests[] = {
@@ -560,6 +615,7 @@ int main(void)
 		{ "recovering handler before", test_recover },
 		{ "handler after", test_after },
 		{ "handlers before and after", test_both },
+		{ "upager_handle_fault declines", test_declines },
 		{ NULL, NULL },
 	};
 
