@@ -159,13 +159,13 @@ static int dispatch(void *addr)
  * upager's handler runs on.
  *
  * Return: 1 if the previous handler was called and returned (the access is
- * retried, as after any handler), 0 if the previous action is SIG_DFL,
+ * retried, as after any handler); 0 if the previous action is SIG_DFL,
  * SIG_IGN (for a fault the kernel does not honour SIG_IGN either) or
- * libsigsegv's own handler, or the fault did not come through the
- * trampoline (no siginfo):
- * libsigsegv then resets SIGSEGV to SIG_DFL, and the retried access kills
- * the process with SIGSEGV.  A previous handler that does not return
- * (exits, siglongjmps) is fine: nothing upager holds is held by then.
+ * libsigsegv's own handler, or if the fault did not come through the
+ * trampoline (no siginfo): libsigsegv then resets SIGSEGV to SIG_DFL, and
+ * the retried access kills the process with SIGSEGV.  A previous handler
+ * that does not return (exits, siglongjmps) is fine: upager holds nothing
+ * by then (the region gate was left in dispatch()).
  */
 static int chain_previous(void)
 {
