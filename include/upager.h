@@ -24,8 +24,22 @@
  *    pager at any time, except that a pager must not be used during or after
  *    its upager_destroy().
  *  - No function may be called from a signal handler (they take locks and
- *    may allocate).  Touching managed memory from a signal handler is
- *    allowed: see upager(3), "Signal handlers".
+ *    may allocate), except upager_version() and upager_handle_fault().
+ *    Touching managed memory from a signal handler is allowed: see
+ *    upager(3), "Signal handlers".
+ *
+ * Other SIGSEGV handlers: the first upager_create() installs a process-wide
+ * SIGSEGV handler (through libsigsegv) and saves the action it replaces.  A
+ * fault upager does not serve (outside every region, or a write to a
+ * read-only mapping) goes to that earlier action as the kernel would have
+ * delivered it: its handler (SA_SIGINFO or plain) is called, and for
+ * SIG_DFL or SIG_IGN the process dies of SIGSEGV as without upager.  So a
+ * crash reporter, runtime or sanitizer may install its handler before
+ * upager_create().  One installed after replaces upager's; it must pass
+ * every fault to upager_handle_fault() first and treat only those that
+ * returns 0 for as its own, then chain to the action it replaced (as
+ * Breakpad's and Crashpad's first-chance handlers do).  See upager(3),
+ * "Signals".
  *
  * When a fault fails: a touch of managed memory raises SIGBUS (si_addr the
  * address touched) only when reading its page fails, or when no frame can
@@ -198,7 +212,9 @@ struct upager_stats {
  * @size:   sizeof(struct upager_config) as the caller was built (at least
  *          UPAGER_CONFIG_SIZE_VER0); ignored when @config is NULL.
  *
- * Installs the process-wide SIGSEGV handler (libsigsegv) on first use.
+ * Installs the process-wide SIGSEGV handler (libsigsegv) on first use,
+ * saving the SIGSEGV action it replaces for the faults upager declines (see
+ * "Other SIGSEGV handlers" above).
  *
  * Thread safety: any thread.  Not from a signal handler.
  *
@@ -437,6 +453,39 @@ UPAGER_API size_t upager_page_size(upager_t *pager);
  * Return: a static string; never NULL.  Thread-safe.
  */
 UPAGER_API const char *upager_strerror(int err);
+
+/**
+ * upager_handle_fault() - serve a fault on managed memory from a SIGSEGV
+ * handler installed after upager's.
+ * @addr:     the address touched: the handler's siginfo si_addr.  Any
+ *            address (no alignment); NULL and addresses outside every
+ *            region are declined.
+ * @ucontext: the handler's third argument (a ucontext_t *), or NULL.  upager
+ *            reads the access type (read or write) from it; with NULL, a
+ *            first store to a non-resident page takes two faults.  If the
+ *            page cannot be read, upager queues SIGBUS for the thread and
+ *            unblocks SIGBUS in this context's signal mask.
+ *
+ * A handler installed after upager_create() (with sigaction(2) or
+ * signal(2)) replaces upager's, so faults on managed memory reach it
+ * first.  It calls this function with every SIGSEGV; if it returns 1 the
+ * fault was upager's and has been served: the handler returns at once and
+ * the access is retried.  If it returns 0, the fault is not upager's (a
+ * real crash, or a write to a read-only mapping), and the handler does
+ * what it does with a crash, then chains to the action it replaced
+ * (upager's handler, which passes the fault on to whatever was installed
+ * before upager, and otherwise lets the process die of SIGSEGV).
+ *
+ * Thread safety: any thread, from inside its SIGSEGV handler only (that is
+ * what it is for); it takes no lock that interrupted code may hold and
+ * allocates nothing, and may wait for a page lock or a frame held by
+ * another thread, like any fault on managed memory.  Async-signal-safe.
+ * Before the first upager_create() it returns 0.
+ *
+ * Return: 1 if @addr lies in a region of a pager of this process and the
+ * fault was served (or SIGBUS queued), 0 if not.  No error codes.
+ */
+UPAGER_API int upager_handle_fault(void *addr, void *ucontext);
 
 /**
  * upager_version() - the library's version, "MAJOR.MINOR.PATCH".
