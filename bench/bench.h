@@ -50,6 +50,7 @@
 
 #include <upager.h>
 
+#include "cgroup.h" /* lib/: struct cgroup, cgroup_make() ... */
 #include "units.h" /* lib/: MiB, UNITS_SHORT(), units_parse_size() */
 
 #define PROG "upager-bench"
@@ -354,16 +355,8 @@ int drop_caches(const struct datafile *df);
  * runner.c: memory cgroups, the child process
  */
 
-struct cgroup {
-	int version;          /* 1, 2; 0: none */
-	char path[PATH_MAX];
-	uint64_t limit;
-	char why[160];        /* version 0: why there is none */
-};
-
-/* The mounts found by cg_find_roots(); "" if none. */
-extern char cg_v1_root[1024];
-extern char cg_v2_root[1024];
+/* The mounts found by cg_find_roots() (lib/cgroup.h). */
+extern struct cgroup_mounts cg_mounts;
 
 void cg_find_roots(void);
 int cg_create(struct cgroup *cg, uint64_t limit);

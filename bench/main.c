@@ -324,14 +324,14 @@ static void print_header(const struct bench *b)
 	       b->opt.sweep ? "2, 4, 8, 16 L (sweep)" : UNITS_SHORT(b->data), UNITS_SHORT(b->page_size), b->threads,
 	       b->threads == 1 ? "" : "s", b->seconds, b->max_ops,
 	       b->opt.advise ? "sequential/random" : "none");
-	if (cg_v1_root[0])
+	if (cg_mounts.v1[0])
 		printf("cgroups: v1 memory controller at %s (group " PROG "-%d at its root, one "
 		       "run at a time)\n",
-		       cg_v1_root, (int)getpid());
-	else if (cg_v2_root[0])
+		       cg_mounts.v1, (int)getpid());
+	else if (cg_mounts.v2[0])
 		printf("cgroups: v2 at %s (group " PROG "-%d with memory.max, if the root "
 		       "delegates memory)\n",
-		       cg_v2_root, (int)getpid());
+		       cg_mounts.v2, (int)getpid());
 	else
 		printf("cgroups: NONE: mmap, pread and cold upager runs are unconstrained\n");
 	printf("regimes: hot = file in the page cache before each run (mmap/pread cgroup L "

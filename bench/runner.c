@@ -5,10 +5,11 @@
  * Copyright (C) 2026 The upager authors.
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Owns: the memory cgroups (finding the controller, making, joining,
- * reading and removing a group), the fork/pipe/poll protocol of a child,
+ * Owns: the run's memory cgroup (made, read and removed through
+ * lib/cgroup.c), the fork/pipe/poll protocol of a child,
  * and the SIGINT/SIGTERM/SIGHUP cleanup of the child and its group.
- * Calls: util.c, output.c (say), libc.  It knows nothing of what the
+ * Calls: util.c, output.c (say), lib/cgroup.c (the groups themselves),
+ * libc.  It knows nothing of what the
  * child runs: a function and a result buffer of a given size.
  *
  * Every run of a system (and the whole fault workload) is a forked child
@@ -31,7 +32,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <mntent.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -44,169 +44,59 @@
  * Memory cgroups
  */
 
-char cg_v1_root[1024]; /* mount of the v1 memory controller */
-char cg_v2_root[1024]; /* mount of cgroup2 */
+struct cgroup_mounts cg_mounts;
 
 void cg_find_roots(void)
 {
-	FILE *f = setmntent("/proc/self/mounts", "re");
-	struct mntent *m;
-
-	if (!f)
-		return;
-	while ((m = getmntent(f)) != NULL) {
-		if (!cg_v1_root[0] && strcmp(m->mnt_type, "cgroup") == 0 &&
-		    hasmntopt(m, "memory"))
-			snprintf(cg_v1_root, sizeof(cg_v1_root), "%s", m->mnt_dir);
-		else if (!cg_v2_root[0] && strcmp(m->mnt_type, "cgroup2") == 0)
-			snprintf(cg_v2_root, sizeof(cg_v2_root), "%s", m->mnt_dir);
-	}
-	endmntent(f);
-}
-
-static int cg_file_write(const struct cgroup *cg, const char *file, const char *text)
-{
-	char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", cg->path, file);
-	return write_file(p, text);
-}
-
-static uint64_t cg_file_value(const struct cgroup *cg, const char *file, const char *key)
-{
-	char p[PATH_MAX + 64], line[128];
-	uint64_t v = 0;
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", cg->path, file);
-	if (!key)
-		return proc_value(p, "");
-	f = fopen(p, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		size_t kl = strlen(key);
-		if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
-			v = strtoull(line + kl + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
+	cgroup_find_mounts(&cg_mounts);
 }
 
 /* The group being used, for the signal handler; "" when none. */
 static char cleanup_cg[PATH_MAX];
 static volatile pid_t cleanup_pid;
 
-/* Make the group PROG-PID under @root, of cgroup @version, and write
- * @val to its @limit_file.  0, or -1 with @cg->why set. */
-static int cg_make(struct cgroup *cg, const char *root, int version, const char *limit_file,
-                   const char *val)
-{
-	int rc;
-
-	snprintf(cg->path, sizeof(cg->path), "%s/" PROG "-%d", root, (int)getpid());
-	if (mkdir(cg->path, 0755) != 0 && errno != EEXIST) {
-		snprintf(cg->why, sizeof(cg->why), "mkdir: %s", strerror(errno));
-		return -1;
-	}
-	cg->version = version;
-	rc = cg_file_write(cg, limit_file, val);
-	if (rc < 0) {
-		snprintf(cg->why, sizeof(cg->why), "%s: %s", limit_file, strerror(-rc));
-		rmdir(cg->path);
-		return -1;
-	}
-	return 0;
-}
-
 /* Make the group upager-bench-PID with memory limit @limit.  0, or -1 with
  * @cg->why set (and version 0). */
 int cg_create(struct cgroup *cg, uint64_t limit)
 {
-	char val[32];
+	char name[64];
 
-	memset(cg, 0, sizeof(*cg));
-	cg->limit = limit;
-	snprintf(val, sizeof(val), "%" PRIu64, limit);
-	if (cg_v1_root[0]) {
-		if (cg_make(cg, cg_v1_root, 1, "memory.limit_in_bytes", val) < 0)
-			goto none;
-	} else if (cg_v2_root[0]) {
-		char ctl[PATH_MAX + 32], line[512] = "";
-		FILE *f;
-
-		snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", cg_v2_root);
-		f = fopen(ctl, "re");
-		if (f) {
-			if (!fgets(line, sizeof(line), f))
-				line[0] = '\0';
-			fclose(f);
-		}
-		if (!strstr(line, "memory")) {
-			snprintf(cg->why, sizeof(cg->why),
-			         "cgroup2 root does not delegate the memory controller");
-			goto none;
-		}
-		if (cg_make(cg, cg_v2_root, 2, "memory.max", val) < 0)
-			goto none;
-	} else {
-		snprintf(cg->why, sizeof(cg->why), "no memory cgroup controller mounted");
-		goto none;
-	}
+	snprintf(name, sizeof(name), PROG "-%d", (int)getpid());
+	if (cgroup_make(cg, &cg_mounts, name, limit) < 0)
+		return -1;
 	snprintf(cleanup_cg, sizeof(cleanup_cg), "%s", cg->path);
 	return 0;
-none:
-	cg->version = 0;
-	cg->path[0] = '\0';
-	return -1;
-}
-
-/* In the child: move ourselves into the group.  0 or -errno. */
-static int cg_join(const struct cgroup *cg)
-{
-	char pid[24];
-
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	return cg_file_write(cg, "cgroup.procs", pid);
 }
 
 uint64_t cg_peak(const struct cgroup *cg)
 {
 	if (cg->version == 1)
-		return cg_file_value(cg, "memory.max_usage_in_bytes", NULL);
+		return cgroup_value(cg, "memory.max_usage_in_bytes", NULL);
 	if (cg->version == 2)
-		return cg_file_value(cg, "memory.peak", NULL);
+		return cgroup_value(cg, "memory.peak", NULL);
 	return 0;
 }
 
 uint64_t cg_oom_kills(const struct cgroup *cg)
 {
 	if (cg->version == 1)
-		return cg_file_value(cg, "memory.oom_control", "oom_kill");
+		return cgroup_value(cg, "memory.oom_control", "oom_kill");
 	if (cg->version == 2)
-		return cg_file_value(cg, "memory.events", "oom_kill");
+		return cgroup_value(cg, "memory.events", "oom_kill");
 	return 0;
 }
 
-/* Remove the group (its child has been reaped).  Retries for a while: the
- * kernel may take a moment to let go of a group whose last task exited. */
+/* Remove the group (its child has been reaped). */
 void cg_remove(struct cgroup *cg)
 {
+	int rc;
+
 	if (!cg->version)
 		return;
-	for (int i = 0; i < 200; i++) {
-		if (rmdir(cg->path) == 0 || errno == ENOENT)
-			break;
-		if (errno != EBUSY) {
-			say("warning: rmdir %s: %s", cg->path, strerror(errno));
-			break;
-		}
-		usleep(10000);
-	}
+	rc = cgroup_remove(cg);
+	if (rc < 0)
+		say("warning: rmdir %s: %s", cg->path, strerror(-rc));
 	cleanup_cg[0] = '\0';
-	cg->version = 0;
 }
 
 /* SIGINT, SIGTERM, SIGHUP: kill the running child, remove its group, die. */
@@ -247,7 +137,7 @@ void install_fatal_signal_handlers(void)
  */
 
 struct child_hdr {
-	int cg_rc;  /* cg_join(): 0 or -errno; 1: no group asked for */
+	int cg_rc;  /* cgroup_join(): 0 or -errno; 1: no group asked for */
 	int rc;     /* the function's return value */
 };
 
@@ -289,7 +179,7 @@ int run_in_child(child_fn fn, const void *arg, void *out, size_t outsz,
 		signal(SIGHUP, SIG_DFL);
 		close(pfd[0]);
 		if (cg && cg->version)
-			hdr.cg_rc = cg_join(cg);
+			hdr.cg_rc = cgroup_join(cg);
 		memset(out, 0, outsz);
 		hdr.rc = fn(arg, out);
 		memcpy(buf, &hdr, sizeof(hdr));

@@ -130,7 +130,13 @@ struct upager_config {
 	uint64_t page_size;
 	/** Bytes of page frames resident at once, for all regions of this
 	 *  pager; rounded down to whole pages, at least 4 pages.
-	 *  0: $UPAGER_MEMORY_LIMIT, else a quarter of physical memory. */
+	 *  0: $UPAGER_MEMORY_LIMIT, else a quarter of the memory the process
+	 *  may use: of the lesser of physical memory and the effective limit
+	 *  of its memory cgroup (the least limit of its group and the group's
+	 *  ancestors: cgroup v2 memory.max, v1 memory.limit_in_bytes), rounded
+	 *  down to whole pages, and at least UPAGER_MIN_FRAMES pages.  The
+	 *  cgroup's limit is read when the configuration is resolved
+	 *  (upager_create, upager_config_resolve), not followed afterwards. */
 	uint64_t memory_limit;
 	/** io_uring submission queue entries per ring (1..4096).
 	 *  0: $UPAGER_IO_DEPTH, else 64. */
@@ -425,10 +431,15 @@ UPAGER_API int upager_print_stats(upager_t *pager, int fd);
  *            the library's struct are set to 0.
  *
  * Use it to learn the page size and memory limit a pager would get before
- * making one (to size buffers, or print them).
+ * making one (to size buffers, or print them).  A default memory_limit
+ * comes from physical memory and the memory cgroup's limit as they are now
+ * (see struct upager_config); if that limit changes, a later
+ * upager_create() gets the new value.
  *
  * Thread safety: any thread.  Not from a signal handler (reads the
- * environment).
+ * environment, and for a default memory_limit /proc/self/cgroup,
+ * /proc/self/mountinfo and the cgroup's files, with stdio).  A cgroup
+ * file it cannot read or parse counts as no limit; it is no error.
  *
  * Return: 0, or -EINVAL (NULL @out, a size below UPAGER_CONFIG_SIZE_VER0,
  * a setting out of range, an unknown flag, a reserved field not 0, or an

@@ -10,29 +10,31 @@
  *
  * The layers (the model is Linux mm/), bottom up:
  *
- *    0  stats.c options.c inject.c  counters, settings, injection points
- *    1  page.c                      page locks, release events, the Clock's
+ *    0  memcg.c                     the memory cgroup's limit (read at
+ *                                   configuration time, for a default)
+ *    1  stats.c options.c inject.c  counters, settings, injection points
+ *    2  page.c                      page locks, release events, the Clock's
  *                                   verdict on one page's flags
- *    2  gate.c                      the region gate
- *    3  region.c                    region ids and table, the VMA budget
- *    4  frame.c                     the frame table: free slots (no policy)
- *    5  mprotect.c                  protection changes, the punch (mechanism)
- *    6  io.c                        io_uring rings and bounce buffers
- *    7  writeback.c                 page sources, write-back, flushes, dirty
+ *    3  gate.c                      the region gate
+ *    4  region.c                    region ids and table, the VMA budget
+ *    5  frame.c                     the frame table: free slots (no policy)
+ *    6  mprotect.c                  protection changes, the punch (mechanism)
+ *    7  io.c                        io_uring rings and bounce buffers
+ *    8  writeback.c                 page sources, write-back, flushes, dirty
  *                                   accounting, the thread's event word
- *    8  vmscan.c                    the Clock: frame allocation, references,
+ *    9  vmscan.c                    the Clock: frame allocation, references,
  *                                   eviction; granting access in budget
- *    9  filemap.c                   page-in of a page and its read-ahead run
- *   10  readahead.c                 the window, the marker, the next run
- *   11  fault.c                     the fault: major, minor, write
- *   12  signal.c                    libsigsegv's dispatcher and handler; the
+ *   10  filemap.c                   page-in of a page and its read-ahead run
+ *   11  readahead.c                 the window, the marker, the next run
+ *   12  fault.c                     the fault: major, minor, write
+ *   13  signal.c                    libsigsegv's dispatcher and handler; the
  *                                   one upward call is its callback into
  *                                   fault.c, through a function pointer
- *   13  worker.c                    the pager's thread: WILLNEED, background
- *                                   write-back (woken through layer 7's word)
- *   14  pager.c                     the public API
- *   15  testhooks.c                 test builds: inspecting a pager
- *   16  compat.c                    shared library only: version 0.1's
+ *   14  worker.c                    the pager's thread: WILLNEED, background
+ *                                   write-back (woken through layer 8's word)
+ *   15  pager.c                     the public API
+ *   16  testhooks.c                 test builds: inspecting a pager
+ *   17  compat.c                    shared library only: version 0.1's
  *                                   forms of three calls (symbol versions)
  *
  * See docs/design.md for the design.  In short:
@@ -395,7 +397,15 @@ static inline int upager__struct_out(void *dst, size_t dsize, const void *src, s
 	return 0;
 }
 
-/* ==== layer 0: stats.c, options.c, inject.c =============================== */
+/* ==== layer 0: memcg.c ==================================================== */
+
+/* The effective memory limit of the process's memory cgroup (v1 or v2): the
+ * least limit of its group and the group's ancestors, in bytes;
+ * UINT64_MAX when none limits it.  Reads files with stdio: not in signal
+ * context. */
+UPAGER_HIDDEN uint64_t upager__memcg_limit(void);
+
+/* ==== layer 1: stats.c, options.c, inject.c =============================== */
 
 UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
 UPAGER_HIDDEN void upager__stat_fault_time(struct upager *p, uint64_t ns);
@@ -430,7 +440,7 @@ static inline bool upager__rereference_injected(void)
 /* Tries of a request that failed with EINTR or EAGAIN before it fails. */
 #define UPAGER_IO_RETRIES 16u
 
-/* ==== layer 1: page.c ===================================================== */
+/* ==== layer 2: page.c ===================================================== */
 
 UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags);
 UPAGER_HIDDEN bool upager__page_trylock(struct upager_page *pg);
@@ -450,7 +460,7 @@ UPAGER_HIDDEN uint32_t upager__release_wait_begin(void);
 UPAGER_HIDDEN void upager__release_wait(uint32_t seen);
 UPAGER_HIDDEN void upager__release_wait_end(void);
 
-/* ==== layer 2: gate.c ===================================================== */
+/* ==== layer 3: gate.c ===================================================== */
 /*
  * Readers (fault handlers, the Clock, API calls that touch pages) may run
  * together; a writer (registering or unregistering a region) waits until no
@@ -464,7 +474,7 @@ UPAGER_HIDDEN void upager__gate_write_enter(void);
 UPAGER_HIDDEN void upager__gate_write_exit(void);
 UPAGER_HIDDEN void upager__gate_reset(void);
 
-/* ==== layer 3: region.c =================================================== */
+/* ==== layer 4: region.c =================================================== */
 
 UPAGER_HIDDEN void upager__region_limits(long max_map_count);
 UPAGER_HIDDEN uint64_t upager__vma_budget(void);
@@ -476,12 +486,12 @@ UPAGER_HIDDEN struct upager_region *upager__region_get(uint32_t id);
 UPAGER_HIDDEN struct upager_region *upager__region_find(struct upager *p, const void *addr);
 UPAGER_HIDDEN void upager__region_free(struct upager_region *r);
 
-/* ==== layer 4: frame.c ==================================================== */
+/* ==== layer 5: frame.c ==================================================== */
 
 UPAGER_HIDDEN bool upager__frame_take_free(struct upager *p, uint64_t owner, uint32_t *frame);
 UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
 
-/* ==== layer 5: mprotect.c ================================================= */
+/* ==== layer 6: mprotect.c ================================================= */
 
 UPAGER_HIDDEN int64_t upager__access_gain(struct upager_region *r, uint64_t idx, uint64_t n,
                                           uint32_t access);
@@ -492,7 +502,7 @@ UPAGER_HIDDEN void upager__access_forget(int64_t n);
 UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n);
 
-/* ==== layer 6: io.c ======================================================= */
+/* ==== layer 7: io.c ======================================================= */
 
 UPAGER_HIDDEN int upager__io_init(struct upager *p);
 UPAGER_HIDDEN void upager__io_exit(struct upager *p);
@@ -500,7 +510,7 @@ UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned
 UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off,
                                          size_t len, off_t moff);
 
-/* ==== layer 7: writeback.c ================================================ */
+/* ==== layer 8: writeback.c ================================================ */
 
 UPAGER_HIDDEN void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
                                        struct io_req *req);
@@ -511,7 +521,7 @@ UPAGER_HIDDEN int upager__flush_range(struct upager_region *r, uint64_t first, u
 UPAGER_HIDDEN void upager__mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f);
 UPAGER_HIDDEN void upager__kick_thread(struct upager *p);
 
-/* ==== layer 8: vmscan.c =================================================== */
+/* ==== layer 9: vmscan.c =================================================== */
 
 UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame,
                                        bool demand);
@@ -521,29 +531,29 @@ UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
 UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t first,
                                             uint64_t last);
 
-/* ==== layer 9: filemap.c ================================================== */
+/* ==== layer 10: filemap.c ================================================= */
 
 UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
                                          unsigned ra_pages, uint32_t access, bool demand);
 
-/* ==== layer 10: readahead.c =============================================== */
+/* ==== layer 11: readahead.c =============================================== */
 
 UPAGER_HIDDEN unsigned upager__ra_window(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__readahead_hit(struct upager_region *r, uint64_t idx, uint32_t f);
 UPAGER_HIDDEN void upager__readahead_next(struct upager_region *r, uint64_t next);
 
-/* ==== layer 11: fault.c =================================================== */
+/* ==== layer 12: fault.c =================================================== */
 
 UPAGER_HIDDEN int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc);
 
-/* ==== layer 12: signal.c ================================================== */
+/* ==== layer 13: signal.c ================================================== */
 
 UPAGER_HIDDEN int upager__signal_init(void);
 UPAGER_HIDDEN int upager__region_create(struct upager *p, struct upager_region *r);
 UPAGER_HIDDEN int upager__region_unregister(struct upager_region *r);
 UPAGER_HIDDEN int upager__region_reregister(struct upager_region *r);
 
-/* ==== layer 13: worker.c ================================================== */
+/* ==== layer 14: worker.c ================================================== */
 
 UPAGER_HIDDEN int upager__worker_start(struct upager *p);
 UPAGER_HIDDEN void upager__worker_stop(struct upager *p);
@@ -551,7 +561,7 @@ UPAGER_HIDDEN int upager__worker_queue(struct upager *p, struct upager_region *r
                                        uint64_t first, uint64_t count);
 UPAGER_HIDDEN void upager__worker_drain(struct upager *p, struct upager_region *r);
 
-/* ==== layer 14: pager.c =================================================== */
+/* ==== layer 15: pager.c =================================================== */
 
 UPAGER_HIDDEN void upager__block_signals(sigset_t *old);
 UPAGER_HIDDEN void upager__restore_signals(const sigset_t *old);

@@ -8,7 +8,7 @@
  *
  * Owns: parsing sizes and resolving a configuration from its fields, the
  * environment (secure_getenv) and the defaults of upager.h.
- * Calls: nothing of upager's (the bottom layer).
+ * Calls: memcg.c (the memory cgroup's limit, for the default memory limit).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -87,6 +87,29 @@ static bool is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/*
+ * The default memory limit: a quarter of the memory the process may use,
+ * the lesser of physical memory and its memory cgroup's effective limit
+ * (memcg.c), rounded down to whole pages of @page_size bytes, and at least
+ * UPAGER_MIN_FRAMES pages.  If physical memory is unknown and no cgroup
+ * limits the process, a quarter of 1 GiB.
+ */
+static uint64_t default_memory_limit(uint64_t page_size, long sys_page)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+	uint64_t usable = pages > 0 ? (uint64_t)pages * (uint64_t)sys_page : UINT64_MAX;
+	uint64_t memcg = upager__memcg_limit(), limit;
+
+	if (memcg < usable)
+		usable = memcg;
+	if (usable == UINT64_MAX)
+		usable = (uint64_t)1 << 30;
+	limit = usable / 4 / page_size * page_size;
+	if (limit < (uint64_t)UPAGER_MIN_FRAMES * page_size)
+		limit = (uint64_t)UPAGER_MIN_FRAMES * page_size;
+	return limit;
+}
+
 int upager_config_resolve(const struct upager_config *in, size_t size,
                           struct upager_config *out, size_t out_size)
 {
@@ -143,13 +166,7 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 			return -EINVAL;
 		if (set && v == 0)
 			return -EINVAL;
-		if (set) {
-			c.memory_limit = v;
-		} else {
-			long pages = sysconf(_SC_PHYS_PAGES);
-			c.memory_limit = pages > 0 ? (uint64_t)pages * (uint64_t)sys_page / 4
-			                           : (uint64_t)256 << 20;
-		}
+		c.memory_limit = set ? v : default_memory_limit(c.page_size, sys_page);
 	}
 	if (c.memory_limit / c.page_size < UPAGER_MIN_FRAMES)
 		return -EINVAL;

@@ -73,6 +73,16 @@ long upager__clear_references(struct upager *pager);
  */
 void upager__inject_rereference(int on);
 
+/*
+ * upager__memcg_root() - read the files that find the memory cgroup's limit
+ * (/proc/self/cgroup, /proc/self/mountinfo, and the cgroup directories it
+ * names) under the directory @root instead of "/": @root + "/proc/self/..."
+ * and @root + each mount point.  NULL or "" reads the real ones.  The
+ * string is kept, not copied.  Affects the default memory limit of every
+ * later upager_create() and upager_config_resolve().  Not thread-safe.
+ */
+void upager__memcg_root(const char *root);
+
 /* upager__vma_budget() - most pages made accessible at once, process-wide. */
 uint64_t upager__vma_budget(void);
 

@@ -186,10 +186,14 @@ static void test_config_resolve(void)
 	long sys_page = sysconf(_SC_PAGESIZE);
 	long phys = sysconf(_SC_PHYS_PAGES);
 
-	/* Built-in defaults. */
+	/* Built-in defaults.  The memory cgroup's files are read under an
+	 * empty directory, so no cgroup limits the default (test_memcg tests
+	 * the cgroup's part): a quarter of physical memory, in whole pages. */
+	upager__memcg_root(t_tmpdir());
 	T_RET(upager__config_resolve(NULL, &out), 0);
+	upager__memcg_root(NULL);
 	T_EQ(out.page_size, 16 << 10);
-	T_EQ(out.memory_limit, (size_t)phys * (size_t)sys_page / 4);
+	T_EQ(out.memory_limit, (size_t)phys * (size_t)sys_page / 4 / (16 << 10) * (16 << 10));
 	T_EQ(out.io_depth, 64);
 	T_EQ(out.readahead, 16);
 	T_EQ(out.flags, 0);
