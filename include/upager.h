@@ -419,6 +419,98 @@ UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats, size_t 
  */
 UPAGER_API int upager_print_stats(upager_t *pager, int fd);
 
+/* The state of one page, as upager_residency() reports it: a set of bits. */
+#define UPAGER_PAGE_RESIDENT 0x01u   /**< owns a frame: its bytes are in
+                                          memory */
+#define UPAGER_PAGE_REFERENCED 0x02u /**< accessible in the app view: a touch
+                                          takes no fault (the Clock hand
+                                          clears this, a touch sets it) */
+#define UPAGER_PAGE_DIRTY 0x04u      /**< differs from its backing store */
+#define UPAGER_PAGE_PINNED 0x08u     /**< pinned by upager_pin() */
+#define UPAGER_PAGE_LOCKED 0x10u     /**< being changed: a page-in,
+                                          write-back, eviction or protection
+                                          change is under way */
+#define UPAGER_PAGE_WB_ERROR 0x20u   /**< its last write-back failed (it stays
+                                          dirty and is tried again) */
+#define UPAGER_PAGE_READAHEAD 0x40u  /**< read ahead of a fault (or by
+                                          UPAGER_ADV_WILLNEED), not touched
+                                          since */
+
+/**
+ * upager_residency() - the state of each page of a range, like mincore(2)
+ * with upager's own page states.
+ * @pager:  the pager.
+ * @addr:   start; rounded down to a page boundary.
+ * @length: bytes, > 0; the range [@addr, @addr + @length) must lie within
+ *          one region.
+ * @vec:    out: one byte per upager page that holds a byte of the range
+ *          (the page of @addr first), so it must have room for
+ *          ((@addr % page size) + @length + page size - 1) / page size
+ *          bytes.  Each byte is a set of UPAGER_PAGE_* bits; the other bits
+ *          are 0.  Untouched on failure.
+ *
+ * Only reads: it faults nothing in, changes no reference, takes no page
+ * lock and waits for no I/O; faults on the range go on meanwhile.  Each
+ * byte is one page's state at some instant during the call (one atomic
+ * read of the page's flags word), not a snapshot of the range: two bytes
+ * may come from different instants, and a page may have changed by the
+ * time the call returns.  Invariants of one page hold within its byte
+ * (UPAGER_PAGE_REFERENCED, _DIRTY, _PINNED and _READAHEAD imply
+ * UPAGER_PAGE_RESIDENT) only while it is not UPAGER_PAGE_LOCKED.
+ *
+ * Thread safety: any thread; it takes the pager's lock (the region list)
+ * and so waits while another API call on the same pager holds it.  Not from
+ * a signal handler.
+ *
+ * Return: 0, or -EINVAL (NULL @pager, @addr or @vec, @length 0, @addr in
+ * no region of @pager, or the range passes the end of its region).
+ */
+UPAGER_API int upager_residency(upager_t *pager, void *addr, size_t length,
+                                unsigned char *vec);
+
+/* upager_print_pages() flags */
+/** Also list the frame table, frame by frame in runs. */
+#define UPAGER_PRINT_FRAMES 0x1u
+
+/**
+ * upager_print_pages() - write the page table as text, for debugging.
+ * @pager: the pager.
+ * @addr:  any byte of a region of @pager: print that region; NULL: every
+ *         region of @pager, in address order.
+ * @fd:    descriptor to write to (e.g. 2 for stderr).
+ * @flags: 0 or UPAGER_PRINT_FRAMES.
+ *
+ * Per region: a header line, then one line per run of consecutive pages in
+ * the same state (first page, last page, count, the state as letters, one
+ * column per UPAGER_PAGE_* bit: R resident, A referenced, D dirty, P pinned,
+ * L locked, E write-back error, H read ahead, '-' where clear; a run of
+ * one resident page also names its frame), then the count of pages with
+ * each bit.  A region mostly untouched prints in a few lines whatever its
+ * size.  Then the frame table: frames in all, free, in use, and of those
+ * referenced, dirty and pinned; the Clock hand's frame; and with
+ * UPAGER_PRINT_FRAMES one line per run of free frames or of frames that
+ * hold consecutive pages of one region.  The format is for people and may
+ * change between versions.
+ *
+ * Reads pages as upager_residency() does (each page's state at some instant
+ * during the call; faults go on meanwhile).  Formats into a buffer on the
+ * stack and writes it in chunks with write(2), again after EINTR and short
+ * writes; the pager's lock is released around each write, so a slow
+ * descriptor holds up no other call.  A region unmapped meanwhile is cut
+ * short with a line that says so.  Time: proportional to the pages of the
+ * regions printed (and to the frames), allocates nothing.
+ *
+ * Thread safety: any thread, as upager_residency().  Not from a signal
+ * handler.  A write to a pipe whose reader is gone raises SIGPIPE, as any
+ * write(2) does.
+ *
+ * Return: 0, -EINVAL (NULL @pager, @addr in no region of @pager, an unknown
+ * flag), or the negative errno of write(2) (-EBADF, -EPIPE, -ENOSPC,
+ * -EAGAIN for a full non-blocking descriptor, ...); then the output stops
+ * where the write failed.
+ */
+UPAGER_API int upager_print_pages(upager_t *pager, void *addr, int fd, unsigned flags);
+
 /**
  * upager_config_resolve() - the settings upager_create() would use.
  * @config:   settings, or NULL for all defaults, as for upager_create().

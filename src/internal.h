@@ -32,7 +32,10 @@
  *                                   fault.c, through a function pointer
  *   14  worker.c                    the pager's thread: WILLNEED, background
  *                                   write-back (woken through layer 8's word)
- *   15  pager.c                     the public API
+ *   15  pager.c  inspect.c          the public API: pagers, regions,
+ *                                   range operations (pager.c); the page
+ *                                   table made visible (inspect.c);
+ *                                   neither calls the other
  *   16  testhooks.c                 test builds: inspecting a pager
  *   17  compat.c                    shared library only: version 0.1's
  *                                   forms of three calls (symbol versions)
@@ -410,6 +413,7 @@ UPAGER_HIDDEN uint64_t upager__memcg_limit(void);
 UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
 UPAGER_HIDDEN void upager__stat_fault_time(struct upager *p, uint64_t ns);
 UPAGER_HIDDEN uint64_t upager__now_ns(void);
+UPAGER_HIDDEN int upager__write_all(int fd, const char *buf, size_t len);
 
 UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
 UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
@@ -443,6 +447,7 @@ static inline bool upager__rereference_injected(void)
 /* ==== layer 2: page.c ===================================================== */
 
 UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags);
+UPAGER_HIDDEN uint8_t upager__page_residency(uint32_t flags);
 UPAGER_HIDDEN bool upager__page_trylock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_lock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_unlock(struct upager_page *pg);
@@ -484,6 +489,9 @@ UPAGER_HIDDEN void upager__region_publish(uint32_t id, struct upager_region *r);
 UPAGER_HIDDEN void upager__regions_atfork_child(void);
 UPAGER_HIDDEN struct upager_region *upager__region_get(uint32_t id);
 UPAGER_HIDDEN struct upager_region *upager__region_find(struct upager *p, const void *addr);
+UPAGER_HIDDEN struct upager_region *upager__region_range(struct upager *p, const void *addr,
+                                                         size_t length, bool zero_whole,
+                                                         uint64_t *first, uint64_t *last);
 UPAGER_HIDDEN void upager__region_free(struct upager_region *r);
 
 /* ==== layer 5: frame.c ==================================================== */
@@ -561,9 +569,11 @@ UPAGER_HIDDEN int upager__worker_queue(struct upager *p, struct upager_region *r
                                        uint64_t first, uint64_t count);
 UPAGER_HIDDEN void upager__worker_drain(struct upager *p, struct upager_region *r);
 
-/* ==== layer 15: pager.c =================================================== */
+/* ==== layer 15: pager.c, inspect.c ======================================== */
 
 UPAGER_HIDDEN void upager__block_signals(sigset_t *old);
 UPAGER_HIDDEN void upager__restore_signals(const sigset_t *old);
+/* inspect.c defines only public calls (upager_residency,
+ * upager_print_pages). */
 
 #endif /* UPAGER_INTERNAL_H */

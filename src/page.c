@@ -1,5 +1,6 @@
 /*
- * page.c - page locks and the Clock policy on one page's state.
+ * page.c - page locks, the Clock policy on one page's state, and that
+ * state's public form.
  *
  * SIGNAL CONTEXT: everything here runs inside the SIGSEGV handler.  No
  * malloc, no pthread locks: the page lock is a bit in the page's flags word
@@ -44,6 +45,38 @@ enum clock_action upager__clock_action(uint32_t flags)
 	if (flags & PG_DIRTY)
 		return CLOCK_WRITEBACK;
 	return CLOCK_EVICT;
+}
+
+/**
+ * upager__page_residency() - the public state of a page (the
+ * UPAGER_PAGE_* bits of upager.h that upager_residency() reports).
+ * @flags: the page's flags word, read once.
+ *
+ * The one place that maps PG_* flags to the public bits: referenced means
+ * accessible in the app view (PG_READ or PG_WRITE), pinned a pin count
+ * above 0; PG_WAITERS, PG_BACKED and PG_RA_MARK are not shown.
+ *
+ * Return: the UPAGER_PAGE_* bits.
+ */
+uint8_t upager__page_residency(uint32_t flags)
+{
+	uint8_t s = 0;
+
+	if (flags & PG_RESIDENT)
+		s |= UPAGER_PAGE_RESIDENT;
+	if (flags & PG_ACCESS)
+		s |= UPAGER_PAGE_REFERENCED;
+	if (flags & PG_DIRTY)
+		s |= UPAGER_PAGE_DIRTY;
+	if (page_pins(flags))
+		s |= UPAGER_PAGE_PINNED;
+	if (flags & PG_LOCKED)
+		s |= UPAGER_PAGE_LOCKED;
+	if (flags & PG_WB_ERROR)
+		s |= UPAGER_PAGE_WB_ERROR;
+	if (flags & PG_READAHEAD)
+		s |= UPAGER_PAGE_READAHEAD;
+	return s;
 }
 
 bool upager__page_trylock(struct upager_page *pg)

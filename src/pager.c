@@ -616,33 +616,6 @@ int upager_destroy(upager_t *p)
 
 /* ---- range operations ------------------------------------------------------ */
 
-/*
- * Resolve [addr, addr + length) to pages [*first, *last] of one region.
- * @length 0 means the whole region when @zero_whole, else is invalid.
- */
-static struct upager_region *range_of(struct upager *p, void *addr, size_t length,
-                                      bool zero_whole, uint64_t *first, uint64_t *last)
-{
-	struct upager_region *r = upager__region_find(p, addr);
-	uintptr_t off;
-
-	if (!r)
-		return NULL;
-	if (length == 0) {
-		if (!zero_whole)
-			return NULL;
-		*first = 0;
-		*last = r->npages - 1;
-		return r;
-	}
-	off = (uintptr_t)addr - (uintptr_t)r->base;
-	if (length > r->map_len - off)
-		return NULL;
-	*first = off >> p->page_shift;
-	*last = (off + length - 1) >> p->page_shift;
-	return r;
-}
-
 int upager_sync(upager_t *p, void *addr, size_t length)
 {
 	struct upager_region *r;
@@ -653,7 +626,7 @@ int upager_sync(upager_t *p, void *addr, size_t length)
 	if (!pager_ok(p) || !addr)
 		return -EINVAL;
 	api_enter(p, &old);
-	r = range_of(p, addr, length, true, &first, &last);
+	r = upager__region_range(p, addr, length, true, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
 	} else if (r->kind == REGION_SHARED) {
@@ -680,7 +653,7 @@ int upager_advise(upager_t *p, void *addr, size_t length, int advice)
 	    advice > UPAGER_ADV_COLD)
 		return -EINVAL;
 	api_enter(p, &old);
-	r = range_of(p, addr, length, false, &first, &last);
+	r = upager__region_range(p, addr, length, false, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
 	} else {
@@ -742,7 +715,7 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 	if (!pager_ok(p) || !addr || length == 0)
 		return -EINVAL;
 	api_enter(p, &old);
-	r = range_of(p, addr, length, false, &first, &last);
+	r = upager__region_range(p, addr, length, false, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
 		goto out;
@@ -804,7 +777,7 @@ int upager_unpin(upager_t *p, void *addr, size_t length)
 	if (!pager_ok(p) || !addr || length == 0)
 		return -EINVAL;
 	api_enter(p, &old);
-	r = range_of(p, addr, length, false, &first, &last);
+	r = upager__region_range(p, addr, length, false, &first, &last);
 	if (!r) {
 		rc = -EINVAL;
 	} else {

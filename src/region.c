@@ -1,6 +1,7 @@
 /*
  * region.c - the process-wide region table: region ids, the region of an
- * id or an address, the VMA budget, and freeing a region's mappings.
+ * id, an address or a range, the VMA budget, and freeing a region's
+ * mappings.
  *
  * SIGNAL CONTEXT: upager__region_get() runs inside the SIGSEGV handler
  * (an atomic load).  The rest runs in API context.
@@ -87,6 +88,44 @@ struct upager_region *upager__region_find(struct upager *p, const void *addr)
 		if ((const char *)addr >= r->base && (const char *)addr < r->base + r->map_len)
 			return r;
 	return NULL;
+}
+
+/**
+ * upager__region_range() - the pages of one region that a range of bytes
+ * covers (API context, pager lock held).
+ * @p:          the pager.
+ * @addr:       start of the range: any byte of a region of @p (rounded down
+ *              to its page).
+ * @length:     bytes; 0 means the whole region when @zero_whole, else is
+ *              invalid.
+ * @zero_whole: see @length.
+ * @first:      out: the first page of the range.
+ * @last:       out: its last page, inclusive.
+ *
+ * Return: the region, or NULL if @addr is in no region of @p, @length is 0
+ * without @zero_whole, or the range passes the end of the region.
+ */
+struct upager_region *upager__region_range(struct upager *p, const void *addr, size_t length,
+                                           bool zero_whole, uint64_t *first, uint64_t *last)
+{
+	struct upager_region *r = upager__region_find(p, addr);
+	uintptr_t off;
+
+	if (!r)
+		return NULL;
+	if (length == 0) {
+		if (!zero_whole)
+			return NULL;
+		*first = 0;
+		*last = r->npages - 1;
+		return r;
+	}
+	off = (uintptr_t)addr - (uintptr_t)r->base;
+	if (length > r->map_len - off)
+		return NULL;
+	*first = off >> p->page_shift;
+	*last = (off + length - 1) >> p->page_shift;
+	return r;
 }
 
 int upager__region_id_alloc(uint32_t *id)

@@ -6,7 +6,7 @@
  * (vDSO, async-signal-safe) only.
  *
  * Owns: the counters' arithmetic, the fault-time histogram, their text
- * form (upager_stats, upager_print_stats).
+ * form (upager_stats, upager_print_stats), writing text to a descriptor.
  * Calls: nothing of upager's (the bottom layer).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -24,6 +24,34 @@ uint64_t upager__now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/**
+ * upager__write_all() - write @len bytes of @buf to @fd with write(2),
+ * again after EINTR and after short writes.  errno is left as it was.
+ *
+ * Return: 0, the negative errno of write(2) (-EBADF, -EPIPE, -ENOSPC,
+ * -EAGAIN for a full non-blocking descriptor, ...), or -EIO if write(2)
+ * wrote nothing.
+ */
+int upager__write_all(int fd, const char *buf, size_t len)
+{
+	int saved = errno, rc = 0;
+
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = w < 0 ? -errno : -EIO;
+			break;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	errno = saved;
+	return rc;
 }
 
 void upager__stat_resident(struct upager *p, int64_t delta)
@@ -127,16 +155,7 @@ int upager_print_stats(upager_t *p, int fd)
 	    (unsigned long long)hist_quantile(&s, 0.5), (unsigned long long)hist_quantile(&s, 0.99),
 	    (unsigned long long)hist_quantile(&s, 1.0));
 #undef OUT
-	if (n > (int)sizeof(buf))
-		n = (int)sizeof(buf);
-	for (int off = 0; off < n;) {
-		ssize_t w = write(fd, buf + off, (size_t)(n - off));
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		off += (int)w;
-	}
-	return 0;
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	return upager__write_all(fd, buf, (size_t)n);
 }

@@ -2,9 +2,10 @@
  * testhooks.c - test hooks that inspect or drive a pager from outside
  * (test builds only, UPAGER_TEST_HOOKS; see testhooks.h).
  *
- * Owns: nothing; it reads pages' flags and clears references.
- * Calls: vmscan.c (clearing references), region.c, gate.c, page.c, and
- * the pager's lock (pager.c's): it sits at the top, beside the API.
+ * Owns: nothing; it reads pages' states and clears references.
+ * Calls: inspect.c (a page's state), vmscan.c (clearing references),
+ * region.c, gate.c, and the pager's lock: it sits at the top, above the
+ * API.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -14,16 +15,9 @@
 
 long upager__page_state(struct upager *p, const void *addr)
 {
-	struct upager_region *r;
-	long state = -1;
+	unsigned char state;
 
-	pthread_mutex_lock(&p->lock); /* the region list */
-	r = upager__region_find(p, addr);
-	if (r)
-		state = (long)page_flags(&r->pages[((uintptr_t)addr - (uintptr_t)r->base) >>
-		                                   p->page_shift]);
-	pthread_mutex_unlock(&p->lock);
-	return state;
+	return upager_residency(p, (void *)addr, 1, &state) == 0 ? (long)state : -1;
 }
 
 long upager__clear_references(struct upager *p)

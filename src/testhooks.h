@@ -48,12 +48,10 @@ long upager__inject_seen(void);
 void upager__pause_background_writeback(int pause);
 
 /*
- * upager__page_state() - the flags word of the page at @addr of a region
- * of @pager (PG_* bits of src/internal.h: PG_DIRTY is 1 << 3, PG_WB_ERROR
- * 1 << 9), or -1 if @addr is in no region of @pager.  A snapshot.
+ * upager__page_state() - the state of the page at @addr of a region of
+ * @pager: upager_residency() of that one page (UPAGER_PAGE_* bits of
+ * upager.h), or -1 if @addr is in no region of @pager.
  */
-#define UPAGER_TEST_PG_DIRTY (1u << 3)
-#define UPAGER_TEST_PG_WB_ERROR (1u << 9)
 struct upager;
 long upager__page_state(struct upager *pager, const void *addr);
 

@@ -29,8 +29,6 @@
 #include "testhooks.h"
 
 #define PS 4096u
-#define PG_RESIDENT_BIT (1u << 2) /* src/internal.h */
-#define PG_ACCESS_BITS (3u << 4)  /* PG_READ | PG_WRITE */
 
 static void touch_read(const unsigned char *m, size_t first, size_t n, uint64_t seed)
 {
@@ -64,9 +62,9 @@ static void test_cold_clears_references(void)
 	T_EQ(b.pgpgout, a.pgpgout);
 	T_EQ(b.pgsteal, a.pgsteal);
 	for (size_t i = 0; i < 7; i++)
-		T_CHECK(!(upager__page_state(p, m + i * PS) & PG_ACCESS_BITS),
+		T_CHECK(!(upager__page_state(p, m + i * PS) & UPAGER_PAGE_REFERENCED),
 		        "page %zu still accessible after COLD", i);
-	T_CHECK((upager__page_state(p, m + 7 * PS) & PG_ACCESS_BITS) == PG_ACCESS_BITS,
+	T_CHECK(upager__page_state(p, m + 7 * PS) & UPAGER_PAGE_REFERENCED,
 	        "the pinned page lost its access");
 
 	touch_read(m, 0, 8, 21);
@@ -103,10 +101,10 @@ static void test_cold_pages_go_first(void)
 	T_RET(upager_advise(p, m + 4 * PS, 4 * PS, UPAGER_ADV_COLD), 0); /* 4..7 cold */
 	touch_read(m, 8, 4, 22); /* four more pages: four evictions */
 	for (size_t i = 0; i < 4; i++)
-		T_CHECK(upager__page_state(p, m + i * PS) & PG_RESIDENT_BIT,
+		T_CHECK(upager__page_state(p, m + i * PS) & UPAGER_PAGE_RESIDENT,
 		        "page %zu (referenced) was evicted before the cold pages", i);
 	for (size_t i = 4; i < 8; i++)
-		T_CHECK(!(upager__page_state(p, m + i * PS) & PG_RESIDENT_BIT),
+		T_CHECK(!(upager__page_state(p, m + i * PS) & UPAGER_PAGE_RESIDENT),
 		        "cold page %zu is still resident", i);
 	T_RET(upager_destroy(p), 0);
 	close(fd);

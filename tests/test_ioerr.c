@@ -353,7 +353,7 @@ static void dirty_left(const char *what, struct rmodel *R, size_t first, size_t 
 			violation("%s(%s) failed and page %zu is in no region", what, R->name, i);
 			continue;
 		}
-		if ((st & UPAGER_TEST_PG_DIRTY) || R->kind != K_SHARED)
+		if ((st & UPAGER_PAGE_DIRTY) || R->kind != K_SHARED)
 			continue;
 		file_page(R, i, g_buf[0]);
 		version_bytes(R, i, R->cur[i], g_buf[1]);
@@ -988,8 +988,8 @@ static void test_background_leaves_errors(void)
 	upager__inject_clear();
 	for (size_t i = 0; i < na; i++)
 		T_CHECK((upager__page_state(p, a + i * ps) &
-		         (UPAGER_TEST_PG_DIRTY | UPAGER_TEST_PG_WB_ERROR)) ==
-		                (UPAGER_TEST_PG_DIRTY | UPAGER_TEST_PG_WB_ERROR),
+		         (UPAGER_PAGE_DIRTY | UPAGER_PAGE_WB_ERROR)) ==
+		                (UPAGER_PAGE_DIRTY | UPAGER_PAGE_WB_ERROR),
 		        "page %zu of A after the failed sync: flags 0x%lx", i,
 		        upager__page_state(p, a + i * ps));
 	memset(b, 0xb2, nb * ps);
@@ -1009,13 +1009,13 @@ static void test_background_leaves_errors(void)
 	T_EQ(st.writeback_background, nb); /* none of A's */
 	for (size_t i = 0; i < na; i++)
 		T_CHECK((upager__page_state(p, a + i * ps) &
-		         (UPAGER_TEST_PG_DIRTY | UPAGER_TEST_PG_WB_ERROR)) ==
-		                (UPAGER_TEST_PG_DIRTY | UPAGER_TEST_PG_WB_ERROR),
+		         (UPAGER_PAGE_DIRTY | UPAGER_PAGE_WB_ERROR)) ==
+		                (UPAGER_PAGE_DIRTY | UPAGER_PAGE_WB_ERROR),
 		        "page %zu of A after background write-back: flags 0x%lx (the thread "
 		        "rewrote a page whose write-back had failed)",
 		        i, upager__page_state(p, a + i * ps));
 	for (size_t i = 0; i < nb; i++)
-		T_CHECK(!(upager__page_state(p, b + i * ps) & UPAGER_TEST_PG_DIRTY),
+		T_CHECK(!(upager__page_state(p, b + i * ps) & UPAGER_PAGE_DIRTY),
 		        "page %zu of B still dirty", i);
 	T_RET(upager_sync(p, a, 0), 0);
 	{
