@@ -157,6 +157,7 @@ static void print_region(struct out *o, struct upager_region *r)
 	const size_t npages = r->npages;
 	uint64_t count[NSTATE] = { 0 }, idx = 0;
 	char letters[NSTATE + 1];
+	uint32_t f;
 
 	out_room(o);
 	/* Re-check after a write: the region may be gone. */
@@ -167,9 +168,11 @@ static void print_region(struct out *o, struct upager_region *r)
 	           (void *)(base + r->map_len), npages, p->page_size, kind_name(r),
 	           r->writable ? "read-write" : "read-only");
 	out_printf(o, "  %12s %12s %12s  %s\n", "first page", "last page", "pages", "state");
+	/* Each page's flags are read once: the read that ends a run starts
+	 * the next, so neighbouring runs always differ. */
+	f = page_flags(&r->pages[0]);
 	while (idx < npages) {
 		uint64_t start = idx;
-		uint32_t f;
 		uint8_t s;
 		long frame;
 
@@ -181,11 +184,13 @@ static void print_region(struct out *o, struct upager_region *r)
 				return;
 			}
 		}
-		f = page_flags(&r->pages[idx]);
 		s = upager__page_residency(f);
 		frame = page_frame(r, idx, f);
-		while (++idx < npages && upager__page_residency(page_flags(&r->pages[idx])) == s)
-			;
+		while (++idx < npages) {
+			f = page_flags(&r->pages[idx]);
+			if (upager__page_residency(f) != s)
+				break;
+		}
 		for (unsigned b = 0; b < NSTATE; b++)
 			if (s & state_bit[b])
 				count[b] += idx - start;

@@ -50,6 +50,46 @@ static void test_clock_action_table(void)
 		        upager__clock_action(cases[i].flags), cases[i].want);
 }
 
+/*
+ * The public state of a flags word, case by case from upager.h's
+ * definitions of the UPAGER_PAGE_* bits: referenced is either access bit,
+ * pinned any pin count, and the bits with no public meaning show nothing.
+ */
+static void test_residency_bits(void)
+{
+	static const struct {
+		uint32_t flags;
+		unsigned want;
+	} cases[] = {
+		{ 0, 0 },
+		{ PG_WAITERS | PG_BACKED | PG_RA_MARK, 0 },
+		{ PG_RESIDENT, UPAGER_PAGE_RESIDENT },
+		{ PG_RESIDENT | PG_READ, UPAGER_PAGE_RESIDENT | UPAGER_PAGE_REFERENCED },
+		{ PG_RESIDENT | PG_READ | PG_WRITE | PG_DIRTY,
+		  UPAGER_PAGE_RESIDENT | UPAGER_PAGE_REFERENCED | UPAGER_PAGE_DIRTY },
+		{ PG_RESIDENT | PG_WRITE, UPAGER_PAGE_RESIDENT | UPAGER_PAGE_REFERENCED },
+		{ PG_RESIDENT | PG_DIRTY | PG_WB_ERROR,
+		  UPAGER_PAGE_RESIDENT | UPAGER_PAGE_DIRTY | UPAGER_PAGE_WB_ERROR },
+		{ PG_LOCKED | PG_WAITERS, UPAGER_PAGE_LOCKED },
+		{ PG_RESIDENT | PG_READAHEAD | PG_RA_MARK,
+		  UPAGER_PAGE_RESIDENT | UPAGER_PAGE_READAHEAD },
+		{ PG_RESIDENT | PG_READ | PG_PIN_ONE,
+		  UPAGER_PAGE_RESIDENT | UPAGER_PAGE_REFERENCED | UPAGER_PAGE_PINNED },
+		{ PG_RESIDENT | PG_READ | 0xffffu * PG_PIN_ONE,
+		  UPAGER_PAGE_RESIDENT | UPAGER_PAGE_REFERENCED | UPAGER_PAGE_PINNED },
+		{ 0xffffffffu, 0x7f },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_CHECK(upager__page_residency(cases[i].flags) == cases[i].want,
+		        "flags %#x: state %#x, expected %#x", cases[i].flags,
+		        upager__page_residency(cases[i].flags), cases[i].want);
+	T_EQ(UPAGER_PAGE_RESIDENT | UPAGER_PAGE_REFERENCED | UPAGER_PAGE_DIRTY |
+	             UPAGER_PAGE_PINNED | UPAGER_PAGE_LOCKED | UPAGER_PAGE_WB_ERROR |
+	             UPAGER_PAGE_READAHEAD,
+	     0x7f); /* seven distinct bits */
+}
+
 static void test_trylock(void)
 {
 	struct upager_page pg = { .flags = PG_RESIDENT | PG_DIRTY, .frame = 7 };
@@ -254,6 +294,7 @@ int main(void)
 {
 	static const struct t_test tests[] = {
 		{ "Clock action per page state", test_clock_action_table },
+		{ "public state per page state", test_residency_bits },
 		{ "page trylock/unlock keep other bits", test_trylock },
 		{ "page lock mutual exclusion, 4 threads", test_lock_contention },
 		{ "page lock waiter sleeps and wakes", test_wait_wakes },
