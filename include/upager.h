@@ -433,8 +433,11 @@ UPAGER_API int upager_print_stats(upager_t *pager, int fd);
 #define UPAGER_PAGE_WB_ERROR 0x20u   /**< its last write-back failed (it stays
                                           dirty and is tried again) */
 #define UPAGER_PAGE_READAHEAD 0x40u  /**< read ahead of a fault (or by
-                                          UPAGER_ADV_WILLNEED), not touched
-                                          since */
+                                          UPAGER_ADV_WILLNEED), no use seen
+                                          yet: a run is made readable but
+                                          its last page, whose touch counts
+                                          the run as used (readahead_used)
+                                          and clears the bit */
 
 /**
  * upager_residency() - the state of each page of a range, like mincore(2)
