@@ -177,6 +177,8 @@ static void print_region(struct out *o, struct upager_region *r)
 		long frame;
 
 		if (out_room(o)) {
+			if (o->err)
+				return;
 			r = upager__region_find(p, base);
 			if (!r || r->base != base || r->npages != npages) {
 				out_printf(o, "  (unmapped during the dump at page %llu)\n",
@@ -270,7 +272,7 @@ static void print_frames(struct out *o, bool runs)
 	           (long long)atomic_load(&p->stats.nr_pinned));
 	if (!runs)
 		return;
-	for (size_t fi = 0; fi < p->nframes;) {
+	for (size_t fi = 0; fi < p->nframes && !o->err;) {
 		uint64_t ow = atomic_load_explicit(&p->frames[fi].owner, memory_order_acquire);
 		struct upager_region *r = owner_region(p, ow);
 		size_t start = fi;
@@ -326,7 +328,7 @@ int upager_print_pages(upager_t *p, void *addr, int fd, unsigned flags)
 
 		/* In address order; the list may change while a chunk is
 		 * written, so the next region is found by address each time. */
-		while ((r = region_after(p, after))) {
+		while (!o.err && (r = region_after(p, after))) {
 			after = r->base;
 			print_region(&o, r);
 		}

@@ -842,7 +842,8 @@ struct reader {
 	int fd;
 	char *text;
 	size_t len, cap;
-	int residency_rc;
+	int unmap;        /* unmap the region instead */
+	int residency_rc; /* or upager_unmap's */
 };
 
 static int pipe_full(void *arg)
@@ -860,7 +861,8 @@ static void *reader_main(void *arg)
 	ssize_t k;
 
 	if (t_wait_until(pipe_full, rd, "the dump to fill the pipe") == 0)
-		rd->residency_rc = upager_residency(rd->p, rd->m, 1, &v);
+		rd->residency_rc = rd->unmap ? upager_unmap(rd->p, rd->m)
+		                             : upager_residency(rd->p, rd->m, 1, &v);
 	else
 		rd->residency_rc = -ETIMEDOUT;
 	for (;;) {
@@ -926,6 +928,41 @@ static void test_long_dump(void)
 		T_EQ(m[i * PS], i % 2 ? 0 : (unsigned char)i);
 	t_summary("a dump of %zu bytes (%zu lines) through a 4 KiB pipe, while the reader "
 	          "called upager_residency with the pipe full", rd.len, d.lines);
+	dump_free(&d);
+	free(rd.text);
+
+	/* The same dump, but the reader unmaps the region meanwhile: the dump
+	 * says so and goes on to the frame table, which is empty then.  The
+	 * reads above changed the states: make every other page resident
+	 * again, so that the dump is longer than the pipe. */
+	T_RET(upager_advise(p, m, npages * PS, UPAGER_ADV_DONTNEED), 0);
+	for (size_t i = 0; i < npages; i += 2)
+		T_EQ(m[i * PS], (unsigned char)i);
+	memset(&rd, 0, sizeof(rd));
+	T_REQUIRE(pipe2(pfd, O_CLOEXEC) == 0, "pipe2");
+	T_REQUIRE(fcntl(pfd[0], F_SETPIPE_SZ, 4096) >= 0, "F_SETPIPE_SZ: %s", strerror(errno));
+	rd.p = p;
+	rd.m = m;
+	rd.fd = pfd[0];
+	rd.unmap = 1;
+	T_REQUIRE(pthread_create(&th, NULL, reader_main, &rd) == 0, "pthread_create");
+	T_RET(upager_print_pages(p, NULL, pfd[1], 0), 0);
+	close(pfd[1]);
+	pthread_join(th, NULL);
+	close(pfd[0]);
+	T_RET(rd.residency_rc, 0);
+	dump_parse(&d, rd.text, 512);
+	T_EQ(d.bad_lines, 0);
+	T_REQUIRE(d.nregions == 1, "regions: %zu", d.nregions);
+	T_CHECK(d.reg[0].cut && !d.reg[0].has_footer, "the dump did not say the region went");
+	T_GE(d.reg[0].nruns, 1);
+	T_LE(d.reg[0].nruns, npages - 1);
+	for (size_t i = 0; i < d.reg[0].nruns; i++)
+		T_EQ(d.reg[0].runs[i].first, i); /* contiguous from page 0 */
+	T_CHECK(d.fr.found && d.fr.used == 0 && d.fr.free == 512,
+	        "frame table after the unmap: %llu in use", (unsigned long long)d.fr.used);
+	t_summary("a region unmapped while its dump waited on the pipe: cut short after %zu "
+	          "runs, then the empty frame table", d.reg[0].nruns);
 	dump_free(&d);
 	free(rd.text);
 	free(vec);
