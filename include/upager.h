@@ -445,6 +445,14 @@ UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats, size_t 
  * @pager: the pager.
  * @fd:    descriptor to write to (e.g. 2 for stderr).
  *
+ * One line per counter, then one in words about the working set.  It says
+ * "thrashing: ..." (the share of refaults, the working set estimate and
+ * the memory limit) when more than half of the pages paged in (pgpgin +
+ * pgzerofill) were refaults and at least nr_frames pages refaulted;
+ * otherwise "working set: about ..., the memory limit is ...".
+ *
+ * Thread safety: any thread.  Not from a signal handler.
+ *
  * Return: 0, -EINVAL (NULL @pager), or the negative errno of write(2).
  */
 UPAGER_API int upager_print_stats(upager_t *pager, int fd);

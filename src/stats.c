@@ -230,18 +230,18 @@ int upager_print_stats(upager_t *p, int fd)
 #define OUT(...) n += snprintf(buf + n, sizeof(buf) - (size_t)n, __VA_ARGS__)
 	OUT("upager statistics (page size %zu bytes, %llu frames)\n", p->page_size,
 	    (unsigned long long)s.nr_frames);
-#define X(name, help) OUT("  %-18s %14llu  %s\n", #name, (unsigned long long)s.name, help);
+#define X(name, help) OUT("  %-20s %14llu  %s\n", #name, (unsigned long long)s.name, help);
 	UPAGER_COUNTERS(X)
 #undef X
-	OUT("  %-18s %14llu  %s\n", "nr_resident", (unsigned long long)s.nr_resident,
+	OUT("  %-20s %14llu  %s\n", "nr_resident", (unsigned long long)s.nr_resident,
 	    "pages resident now");
-	OUT("  %-18s %14llu  %s\n", "nr_resident_peak", (unsigned long long)s.nr_resident_peak,
+	OUT("  %-20s %14llu  %s\n", "nr_resident_peak", (unsigned long long)s.nr_resident_peak,
 	    "most pages resident at once");
-	OUT("  %-18s %14llu  %s\n", "nr_dirty", (unsigned long long)s.nr_dirty,
+	OUT("  %-20s %14llu  %s\n", "nr_dirty", (unsigned long long)s.nr_dirty,
 	    "dirty pages now");
-	OUT("  %-18s %14llu  %s\n", "nr_pinned", (unsigned long long)s.nr_pinned,
+	OUT("  %-20s %14llu  %s\n", "nr_pinned", (unsigned long long)s.nr_pinned,
 	    "pinned pages now");
-	OUT("  %-18s %14llu  %s\n", "workingset_bytes", (unsigned long long)s.workingset_bytes,
+	OUT("  %-20s %14llu  %s\n", "workingset_bytes", (unsigned long long)s.workingset_bytes,
 	    "estimated working set, bytes");
 	OUT("  fault time: p50 < %llu ns, p99 < %llu ns, max < %llu ns\n",
 	    (unsigned long long)hist_quantile(&s, 0.5), (unsigned long long)hist_quantile(&s, 0.99),
