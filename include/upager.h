@@ -234,8 +234,11 @@ struct upager_stats {
 	                                percentile of their refault distances) *
 	                                page size, the memory an LRU would have
 	                                needed to keep 9 in 10 refaulted pages
-	                                (stack distances, Mattson et al. 1970);
-	                                without, nr_resident_peak * page size.
+	                                (stack distances, Mattson et al. 1970),
+	                                at most the distinct pages paged in
+	                                (pgpgin + pgzerofill -
+	                                workingset_refault); without refaults,
+	                                nr_resident_peak * page size.
 	                                Over the pager's life; see
 	                                upager_stats(3) */
 };

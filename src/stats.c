@@ -25,7 +25,12 @@
  * its power of two).  A pager with no refault never needed more than it
  * held: the estimate is then its peak of resident pages.  Evictions come
  * in runs of up to 16 pages (vmscan.c), so a distance may be off by up
- * to a run.
+ * to a run.  A distance counts evictions, not distinct pages: while one
+ * page is away, another may leave and come back several times, and the
+ * sum can pass the program's footprint.  So the estimate is at most the
+ * pages ever paged in without a shadow (pgpgin + pgzerofill -
+ * workingset_refault: the distinct pages used, unless pages dropped with
+ * DONTNEED came back).
  *
  * Thrashing (upager_print_stats): more than THRASHING_PERCENT % of the
  * pages paged in (pgpgin + pgzerofill) were refaults, and at least
@@ -112,19 +117,26 @@ static int quantile_bucket(const uint64_t *h, unsigned n, double q)
 #define THRASHING_PERCENT 50
 #define WORKINGSET_QUANTILE 0.9
 
-/* The working set estimate, in pages (see the top of this file). */
-static uint64_t workingset_pages(struct upager *p, uint64_t resident_peak)
+/* The working set estimate, in pages (see the top of this file), from the
+ * histogram and the counters in @s. */
+static uint64_t workingset_pages(struct upager *p, const struct upager_stats *s)
 {
-	uint64_t h[UPAGER_REFAULT_BUCKETS], sum;
+	uint64_t h[UPAGER_REFAULT_BUCKETS], sum, est, in = s->pgpgin + s->pgzerofill;
+	uint64_t distinct = in > s->workingset_refault ? in - s->workingset_refault : 0;
 	int b;
 
 	for (unsigned i = 0; i < UPAGER_REFAULT_BUCKETS; i++)
 		h[i] = atomic_load_explicit(&p->stats.refault_hist[i], memory_order_relaxed);
 	b = quantile_bucket(h, UPAGER_REFAULT_BUCKETS, WORKINGSET_QUANTILE);
 	if (b < 0)
-		return resident_peak;
+		return s->nr_resident_peak;
 	sum = atomic_load_explicit(&p->stats.refault_dist_sum[b], memory_order_relaxed);
-	return p->nframes + (sum + h[b] / 2) / h[b];
+	est = p->nframes + (sum + h[b] / 2) / h[b];
+	/* The cap; never below the frames (counters read one at a time may
+	 * disagree a little). */
+	if (est > distinct)
+		est = distinct > p->nframes ? distinct : p->nframes;
+	return est;
 }
 
 static uint64_t nonneg(int64_t v)
@@ -147,7 +159,7 @@ static void stats_read(struct upager *p, struct upager_stats *s)
 	for (unsigned i = 0; i < UPAGER_HIST_BUCKETS; i++)
 		s->fault_ns_hist[i] = atomic_load_explicit(&p->stats.fault_ns_hist[i],
 		                                           memory_order_relaxed);
-	s->workingset_bytes = workingset_pages(p, s->nr_resident_peak) * p->page_size;
+	s->workingset_bytes = workingset_pages(p, s) * p->page_size;
 }
 
 int upager_stats(upager_t *p, struct upager_stats *s, size_t size)
