@@ -62,6 +62,7 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * Each page that had been evicted by the Clock is a refault
  * (workingset.c): its distance is taken from the pager's clock of
  * evictions as it was before the page's frame was sought.
+ *
  * Read-ahead pages are taken only if free of locks and not resident, and
  * stop at the first page that comes from another source.  @idx stays
  * locked; read-ahead pages are unlocked on return.
