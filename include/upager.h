@@ -178,15 +178,25 @@ struct upager_stats {
 	uint64_t pgfault;          /**< faults handled: major + minor + write,
 	                                plus faults that lost a race with another
 	                                thread and were only retried */
-	uint64_t pgmajfault;       /**< faults that made the page resident
-	                                (read it or zero-filled it), reads and
-	                                first stores alike */
-	uint64_t pgminfault;       /**< faults on a resident page that only
-	                                restored access (reference faults) */
+	uint64_t pgmajfault;       /**< faults that read their page from
+	                                backing storage (the file, or the
+	                                scratch file of a page evicted dirty),
+	                                reads and first stores alike: faults
+	                                that needed I/O, as vmstat counts */
+	uint64_t pgminfault;       /**< faults without I/O: faults that made a
+	                                page resident by zero-filling it
+	                                (upager_alloc memory never written
+	                                back, a page wholly past the end of the
+	                                file), and faults on a resident page
+	                                that only restored access (reference
+	                                faults) */
 	uint64_t pgwritefault;     /**< first stores to a clean resident page */
-	uint64_t pgpgin;           /**< pages read from backing files */
+	uint64_t pgpgin;           /**< pages read from backing files (at
+	                                least one byte of each was read) */
 	uint64_t pgpgout;          /**< pages written to backing files */
-	uint64_t pgzerofill;       /**< pages filled with zeros without I/O */
+	uint64_t pgzerofill;       /**< pages made resident as zeros without
+	                                reading a byte (pgpgin + pgzerofill are
+	                                all the pages paged in) */
 	uint64_t readahead;        /**< pages read ahead of a fault */
 	uint64_t readahead_used;   /**< read-ahead pages touched afterwards */
 	uint64_t pgscan;           /**< pages examined by the Clock hand */
@@ -207,7 +217,30 @@ struct upager_stats {
 	                                every frame pinned or holding a dirty
 	                                page whose write-back kept failing */
 	/* End of version 1.0 (UPAGER_STATS_SIZE_VER0 bytes); later versions
-	 * add counters here. */
+	 * add counters here.  A caller that passes UPAGER_STATS_SIZE_VER0
+	 * gets none of the fields below. */
+	uint64_t workingset_refault; /**< pages paged in again after the Clock
+	                                  evicted them (refaults; read ahead,
+	                                  WILLNEED and pins included), as
+	                                  vmstat's workingset_refault_file */
+	uint64_t workingset_activate; /**< of those, pages whose refault
+	                                  distance (pages evicted between their
+	                                  eviction and their return) was at most
+	                                  nr_frames: a memory twice as large
+	                                  would have kept them (vmstat's
+	                                  workingset_activate_file) */
+	uint64_t workingset_bytes; /**< estimate of the working set, bytes: with
+	                                refaults, (nr_frames + the 90th
+	                                percentile of their refault distances) *
+	                                page size, the memory an LRU would have
+	                                needed to keep 9 in 10 refaulted pages
+	                                (stack distances, Mattson et al. 1970),
+	                                at most the distinct pages paged in
+	                                (pgpgin + pgzerofill -
+	                                workingset_refault); without refaults,
+	                                nr_resident_peak * page size.
+	                                Over the pager's life; see
+	                                upager_stats(3) */
 };
 
 /**
@@ -414,6 +447,14 @@ UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats, size_t 
  * upager_print_stats() - write the statistics as text.
  * @pager: the pager.
  * @fd:    descriptor to write to (e.g. 2 for stderr).
+ *
+ * One line per counter, then one in words about the working set.  It says
+ * "thrashing: ..." (the share of refaults, the working set estimate and
+ * the memory limit) when more than half of the pages paged in (pgpgin +
+ * pgzerofill) were refaults and at least nr_frames pages refaulted;
+ * otherwise "working set: about ..., the memory limit is ...".
+ *
+ * Thread safety: any thread.  Not from a signal handler.
  *
  * Return: 0, -EINVAL (NULL @pager), or the negative errno of write(2).
  */

@@ -12,6 +12,7 @@
  * N = PROT_NONE in the app view):
  *
  *   not resident --major--> resident R (clean)      read from backing store
+ *   not resident --minor--> resident R (clean)      zero-filled, no I/O
  *   resident N   --minor--> R (clean) or RW (dirty) reference bit set again
  *   resident R   --write--> RW, dirty               only in writable regions
  *   R / RW       --Clock--> N                       reference bit cleared
@@ -29,8 +30,14 @@
  * A failed read raises SIGBUS on the faulting thread with si_addr set, as
  * the kernel does for a failed read of an mmap'd file.
  *
- * Owns: the fault (after Linux mm/memory.c): which kind it is, and what
- * each kind does.
+ * Owns: the fault (after Linux mm/memory.c): which kind it is, what each
+ * kind does, and how it is counted.  As the kernel counts (vmstat
+ * pgmajfault, VM_FAULT_MAJOR): a fault is major only when it read its page
+ * from backing storage (the file, or the scratch file); a fault that made
+ * its page resident without I/O (upager_alloc memory never written back, a
+ * page wholly past the end of the file: zero-filled) and a fault that only
+ * restored access are minor (pgminfault); the first store to a clean
+ * resident page is a write fault (pgwritefault).
  * Calls: readahead.c, filemap.c (page-in), vmscan.c (granting access),
  * writeback.c (dirty accounting), page.c, stats.c.  Called by signal.c.
  *
@@ -196,7 +203,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			return fault_done(p, t0, 1);
 		}
 
-		/* Major fault. */
+		/* Not resident: a page-in (major, or minor when zero-filled). */
 		if (!upager__page_trylock(pg))
 			continue;
 		if (page_flags(pg) & PG_RESIDENT) {
@@ -206,7 +213,9 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 		/* A store that is known to be one maps the page writable at
 		 * once: one fault instead of two. */
 		uint32_t access = type == FAULT_WRITE ? PG_READ | PG_WRITE : PG_READ;
-		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), access, true);
+		bool read = false;
+		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), access, true,
+		                                &read);
 		if (rc > 0 && type == FAULT_WRITE)
 			upager__mark_dirty(p, pg, page_flags(pg));
 		upager__page_unlock(pg);
@@ -218,7 +227,12 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			raise_sigbus(p, addr, uc);
 			return fault_done(p, t0, 1);
 		}
-		STAT_INC(p, pgmajfault);
+		/* As vmstat counts: major only if the page needed I/O; a
+		 * zero-filled page-in is a minor fault. */
+		if (read)
+			STAT_INC(p, pgmajfault);
+		else
+			STAT_INC(p, pgminfault);
 		return fault_done(p, t0, 1);
 	}
 }

@@ -9,9 +9,11 @@
  * or pread(2), the caller's stack.
  *
  * Owns: the page-in of a run (frames, the read, the resident bit, the
- * first access).
+ * first access), and what it counts: pages read (pgpgin) or zero-filled
+ * without reading a byte (pgzerofill), refaults (through workingset.c).
  * Calls: vmscan.c (frames, granting access), writeback.c (where a page's
- * bytes come from), io.c, mprotect.c, frame.c, page.c, stats.c.
+ * bytes come from), io.c, mprotect.c, frame.c, workingset.c, page.c,
+ * stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -50,6 +52,16 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * @demand:   @idx itself was demanded (a fault, a pin): wait for its frame
  *            (upager__frame_alloc).  Without it (read-ahead, WILLNEED)
  *            nothing waits, and -ENOMEM only means "not now".
+ * @read:     out, on success (may be NULL): true if bytes of @idx were read
+ *            from backing storage (the file or the scratch file), false if
+ *            it was zero-filled without I/O (upager_alloc memory never
+ *            written back, or a page wholly past the end of the file).
+ *            This is what makes a fault major (vmstat's pgmajfault: the
+ *            fault needed I/O) or minor.
+ *
+ * Each page that had been evicted by the Clock is a refault
+ * (workingset.c): its distance is taken from the pager's clock of
+ * evictions as it was before the page's frame was sought.
  *
  * Read-ahead pages are taken only if free of locks and not resident, and
  * stop at the first page that comes from another source.  @idx stays
@@ -59,7 +71,7 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * frame could be had; -EIO etc.: the read failed; @idx not resident).
  */
 int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pages,
-                           uint32_t access, bool demand)
+                           uint32_t access, bool demand, bool *read)
 {
 	struct upager *p = r->pager;
 	uint32_t f0 = page_flags(&r->pages[idx]);
@@ -99,7 +111,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	}
 	/* Frames: the demanded page must get one; read-ahead ones may not. */
 	for (k = 0; k < n; k++) {
-		uint32_t fi;
+		uint32_t age = upager__workingset_age(p), fi;
 
 		if (upager__frame_alloc(p, frame_owner(r, idx + k), &fi, k == 0 && demand) != 0) {
 			if (k == 0) {
@@ -112,13 +124,19 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			n = k;
 			break;
 		}
+		upager__workingset_refault(p, &r->pages[idx + k], age);
 		r->pages[idx + k].frame = fi;
 	}
 
 	if (r->kind == REGION_ANON && !backed) {
 		/* Never written: the memfd hole already reads as zero. */
 		STAT_ADD(p, pgzerofill, n);
+		if (read)
+			*read = false;
 	} else {
+		size_t got = 0;
+		uint64_t with_bytes;
+
 		upager__page_source(r, idx, false, &req);
 		if (n > 1) {
 			uint64_t off = idx << p->page_shift;
@@ -137,12 +155,14 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			}
 		}
 		rc = upager__io_read_frames(p, req.fd, req.alt_fd, req.off, req.len,
-		                            (off_t)(r->memfd_offset + (idx << p->page_shift)));
+		                            (off_t)(r->memfd_offset + (idx << p->page_shift)),
+		                            &got);
 		if (rc == -EAGAIN) {
 			/* Every bounce buffer is in use: read into the alias
 			 * view, then drop its page-table entries, so that each
 			 * frame stays mapped (and counted in RSS) once. */
 			rc = upager__io_run(p, &req, 1);
+			got = req.got;
 			madvise(page_alias(r, idx), (size_t)n << p->page_shift, MADV_DONTNEED);
 		}
 		if (rc < 0) {
@@ -150,7 +170,15 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			drop_run(r, idx, n, false);
 			return rc;
 		}
-		STAT_ADD(p, pgpgin, n);
+		/* Pages past the end of the file got no byte: zero-filled. */
+		with_bytes = (got + p->page_size - 1) >> p->page_shift;
+		if (with_bytes > n)
+			with_bytes = n;
+		STAT_ADD(p, pgpgin, with_bytes);
+		if (with_bytes < n)
+			STAT_ADD(p, pgzerofill, n - with_bytes);
+		if (read)
+			*read = with_bytes > 0;
 	}
 	for (k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];

@@ -15,6 +15,8 @@
  *    1  stats.c options.c inject.c  counters, settings, injection points
  *    2  page.c                      page locks, release events, the Clock's
  *                                   verdict on one page's flags
+ *       workingset.c                shadows of evicted pages, refaults
+ *                                   (after Linux mm/workingset.c)
  *    3  gate.c                      the region gate
  *    4  region.c                    region ids and table, the VMA budget
  *    5  frame.c                     the frame table: free slots (no policy)
@@ -117,6 +119,8 @@ enum {
 	PG_READAHEAD = 1u << 7, /* read ahead, not yet touched */
 	PG_RA_MARK = 1u << 8,   /* last page of a read-ahead run */
 	PG_WB_ERROR = 1u << 9,  /* the last write-back failed */
+	PG_SHADOW = 1u << 10,   /* not resident; @frame holds its shadow
+	                           (workingset.c) */
 	PG_PIN_SHIFT = 16,      /* pin count in bits 16..31 */
 };
 #define PG_PIN_ONE (1u << PG_PIN_SHIFT)
@@ -127,7 +131,15 @@ enum {
  * One page's descriptor.  @flags changes only by atomic read-modify-write;
  * bits other than PG_WAITERS change only while PG_LOCKED is held by the
  * changer (PG_READAHEAD may also be cleared without it, as a hint).
- * @frame is meaningful while PG_RESIDENT and written under the lock.
+ * @frame is written under the lock and means one of two things:
+ *  - while PG_RESIDENT: the frame the page owns;
+ *  - while PG_SHADOW (never together with PG_RESIDENT): the page's
+ *    shadow, the pager's nonresident_age when the Clock evicted it
+ *    (workingset.c), the eviction stamp of a Linux shadow entry.  The
+ *    page-in that makes it resident again reads and clears the shadow
+ *    before it stores the new frame; the region's descriptors go with the
+ *    region at unmap, shadows included.
+ * Otherwise it is stale and nobody reads it.
  */
 struct upager_page {
 	_Atomic uint32_t flags;
@@ -223,6 +235,8 @@ struct io_req {
 	size_t len;
 	off_t off;
 	int res; /* out: 0 or negative errno */
+	size_t got; /* out, on success: bytes transferred; a read that met end
+	               of file got fewer than len (the rest zero-filled) */
 };
 
 struct upager_ring {
@@ -235,11 +249,16 @@ struct upager_ring {
 
 /* ---- statistics (stats.c) ------------------------------------------------ */
 
+/* Buckets of the refault distance histogram: distances 0..7 exactly, then
+ * four buckets per power of two up to 2^32 (each a quarter of its octave
+ * wide). */
+#define UPAGER_REFAULT_BUCKETS (8u + 29u * 4u)
+
 /* X-macro of the event counters: name, help. */
 #define UPAGER_COUNTERS(X)                                                   \
 	X(pgfault, "faults handled")                                         \
-	X(pgmajfault, "faults that made the page resident")                   \
-	X(pgminfault, "reference faults")                                    \
+	X(pgmajfault, "faults that read their page from backing storage")    \
+	X(pgminfault, "faults without I/O: zero-fill page-ins, references")  \
 	X(pgwritefault, "first stores to clean resident pages")              \
 	X(pgpgin, "pages read")                                              \
 	X(pgpgout, "pages written")                                          \
@@ -253,7 +272,9 @@ struct upager_ring {
 	X(writeback_background, "dirty pages written back in the background") \
 	X(io_errors, "failed reads and writes")                              \
 	X(sigbus, "faults answered with SIGBUS")                              \
-	X(sigbus_nomem, "of those, faults that found no frame")
+	X(sigbus_nomem, "of those, faults that found no frame")              \
+	X(workingset_refault, "pages paged in again after the Clock evicted them") \
+	X(workingset_activate, "of those, evicted at most nr_frames evictions before")
 
 struct upager_counters {
 #define X(name, help) _Atomic uint64_t name;
@@ -264,6 +285,10 @@ struct upager_counters {
 	_Atomic int64_t nr_dirty;
 	_Atomic int64_t nr_pinned;
 	_Atomic uint64_t fault_ns_hist[UPAGER_HIST_BUCKETS];
+	/* Refault distances (workingset.c): refaults and the sum of their
+	 * distances per bucket (stats.c, refault_bucket()). */
+	_Atomic uint64_t refault_hist[UPAGER_REFAULT_BUCKETS];
+	_Atomic uint64_t refault_dist_sum[UPAGER_REFAULT_BUCKETS];
 };
 
 #define STAT_INC(p, name) atomic_fetch_add_explicit(&(p)->stats.name, 1, memory_order_relaxed)
@@ -305,6 +330,8 @@ struct upager {
 	_Atomic int64_t nfree;     /* frames with owner 0 */
 	_Atomic uint32_t frame_waiters; /* demanded pages waiting for a frame */
 	_Atomic uint64_t free_hint;/* where the search for a free frame starts */
+	_Atomic uint32_t nonresident_age; /* evictions by the Clock, mod 2^32:
+	                              the clock of shadows (workingset.c) */
 
 	struct upager_ring rings[UPAGER_NRINGS];
 	_Atomic unsigned ring_hint;
@@ -412,6 +439,7 @@ UPAGER_HIDDEN uint64_t upager__memcg_limit(void);
 
 UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
 UPAGER_HIDDEN void upager__stat_fault_time(struct upager *p, uint64_t ns);
+UPAGER_HIDDEN void upager__stat_refault(struct upager *p, uint32_t distance);
 UPAGER_HIDDEN uint64_t upager__now_ns(void);
 UPAGER_HIDDEN int upager__write_all(int fd, const char *buf, size_t len);
 
@@ -444,7 +472,7 @@ static inline bool upager__rereference_injected(void)
 /* Tries of a request that failed with EINTR or EAGAIN before it fails. */
 #define UPAGER_IO_RETRIES 16u
 
-/* ==== layer 2: page.c ===================================================== */
+/* ==== layer 2: page.c, workingset.c ======================================= */
 
 UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags);
 UPAGER_HIDDEN uint8_t upager__page_residency(uint32_t flags);
@@ -464,6 +492,14 @@ UPAGER_HIDDEN void upager__release_event(void);
 UPAGER_HIDDEN uint32_t upager__release_wait_begin(void);
 UPAGER_HIDDEN void upager__release_wait(uint32_t seen);
 UPAGER_HIDDEN void upager__release_wait_end(void);
+
+/* workingset.c: the Clock leaves a shadow in each page it evicts; a
+ * page-in reads the clock before it seeks a frame and consumes the shadow
+ * (counting a refault) once it has one.  Both with the page locked. */
+UPAGER_HIDDEN void upager__workingset_eviction(struct upager *p, struct upager_page *pg);
+UPAGER_HIDDEN uint32_t upager__workingset_age(struct upager *p);
+UPAGER_HIDDEN void upager__workingset_refault(struct upager *p, struct upager_page *pg,
+                                              uint32_t age);
 
 /* ==== layer 3: gate.c ===================================================== */
 /*
@@ -516,7 +552,7 @@ UPAGER_HIDDEN int upager__io_init(struct upager *p);
 UPAGER_HIDDEN void upager__io_exit(struct upager *p);
 UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n);
 UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off,
-                                         size_t len, off_t moff);
+                                         size_t len, off_t moff, size_t *got);
 
 /* ==== layer 8: writeback.c ================================================ */
 
@@ -542,7 +578,8 @@ UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t fi
 /* ==== layer 10: filemap.c ================================================= */
 
 UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
-                                         unsigned ra_pages, uint32_t access, bool demand);
+                                         unsigned ra_pages, uint32_t access, bool demand,
+                                         bool *read);
 
 /* ==== layer 11: readahead.c =============================================== */
 

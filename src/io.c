@@ -133,10 +133,12 @@ static int io_finish_sync(struct io_req *req, size_t done)
 			if (req->write)
 				return -EIO; /* a write that makes no progress */
 			memset(buf, 0, len); /* end of file */
+			req->got = done;
 			return 0;
 		}
 		done += (size_t)n;
 	}
+	req->got = done;
 	return 0;
 }
 
@@ -151,10 +153,12 @@ static int io_complete(struct io_req *req, long res)
 	if ((size_t)res < req->len) {
 		if (res == 0 && !req->write) {
 			memset(req->buf, 0, req->len);
+			req->got = 0;
 			return 0;
 		}
 		return io_finish_sync(req, (size_t)res);
 	}
+	req->got = req->len;
 	return 0;
 }
 
@@ -275,6 +279,8 @@ int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
  * @off:  bytes into @fd.
  * @len:  bytes; the rest of the last page is left to the memfd hole (zero).
  * @moff: bytes into the pager's memfd.
+ * @got:  out, on success: bytes read from @fd; fewer than @len when the
+ *        read met end of file (the bytes after it are zeros).
  *
  * Reading into a reused buffer and then writing it into the memfd costs a
  * second copy, but spares the alias view one page fault per system page and
@@ -288,11 +294,12 @@ int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
  * so no bounce buffer) is free: the caller then reads into the alias view.
  */
 int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off, size_t len,
-                           off_t moff)
+                           off_t moff, size_t *got)
 {
 	struct upager_ring *ring = ring_get(p);
 	int rc = 0;
 
+	*got = 0;
 	if (!ring)
 		return -EAGAIN;
 	for (size_t done = 0; done < len && !rc;) {
@@ -302,6 +309,8 @@ int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off, size
 
 		io_run_on(p, ring, &q, 1);
 		rc = q.res;
+		if (!rc)
+			*got += q.got;
 		for (size_t w = 0; !rc && w < chunk;) {
 			ssize_t n = pwrite(p->memfd, (char *)ring->bounce + w, chunk - w,
 			                   moff + (off_t)(done + w));

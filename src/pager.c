@@ -734,7 +734,7 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 
 		upager__page_lock(pg);
 		if (!(page_flags(pg) & PG_RESIDENT)) {
-			int n = upager__page_in_locked(r, idx, 0, 0, true);
+			int n = upager__page_in_locked(r, idx, 0, 0, true, NULL);
 			if (n < 0) {
 				rc = n;
 				upager__page_unlock(pg);

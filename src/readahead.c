@@ -87,7 +87,7 @@ void upager__readahead_next(struct upager_region *r, uint64_t next)
 		return;
 	if (!(page_flags(pg) & PG_RESIDENT)) {
 		w = upager__ra_window(r, next);
-		if (w && upager__page_in_locked(r, next, w, PG_READ, false) > 0) {
+		if (w && upager__page_in_locked(r, next, w, PG_READ, false, NULL) > 0) {
 			page_set(pg, PG_READAHEAD);
 			STAT_INC(r->pager, readahead);
 		}

@@ -13,7 +13,8 @@
  * (upager__grant_access).
  * Calls: writeback.c (batches of dirty pages), mprotect.c (protection
  * changes, the punch), frame.c (free slots), region.c (the region of a
- * frame), page.c, stats.c, inject.c.
+ * frame), workingset.c (shadows of evicted pages), page.c, stats.c,
+ * inject.c.
  *
  * The frame table has memory_limit / page_size slots; a resident page owns
  * exactly one, so resident memory never exceeds the limit.  The Clock hand
@@ -29,6 +30,10 @@
  *                                 one submission, then those frames freed
  *   unreferenced, clean        -> evict: punch the page out of the memfd
  *                                 (frees its memory) and take the frame
+ *
+ * Every page the hand evicts leaves a shadow (workingset.c), so that its
+ * refault, if it comes, is recognised; flushes that evict at the
+ * program's request (writeback.c) leave none.
  *
  * A demanded page (a fault, a pin) never gives up while a frame can be
  * freed: after one turn, its turns revoke and evict a referenced page in
@@ -223,6 +228,7 @@ static bool wb_flush(struct upager *p, struct wb_batch *b, uint64_t owner, uint3
 			} else {
 				upager__frame_free(p, b->frames[i]);
 			}
+			upager__workingset_eviction(p, pg);
 		}
 		upager__page_unlock(pg);
 	}
@@ -305,6 +311,9 @@ static enum sweep_result clock_visit(struct upager *p, uint32_t fi, uint64_t own
 		upager__evict_run_locked(r, idx, n);
 		for (unsigned k = 1; k < n; k++)
 			upager__frame_free(p, r->pages[idx + k].frame);
+		/* Their shadows take the frame fields: after the frees. */
+		for (unsigned k = 0; k < n; k++)
+			upager__workingset_eviction(p, &r->pages[idx + k]);
 		atomic_store(&fr->owner, owner);
 		unlock_run(r, idx, n);
 		*frame = fi;

@@ -54,7 +54,7 @@ static void willneed(struct upager *p, const struct willneed_req *q)
 		}
 		if (ra > budget - 1)
 			ra = (unsigned)(budget - 1);
-		n = upager__page_in_locked(r, idx, ra, 0, false);
+		n = upager__page_in_locked(r, idx, ra, 0, false, NULL);
 		if (n > 0) {
 			page_set(pg, PG_READAHEAD);
 			STAT_INC(p, readahead);

@@ -62,6 +62,16 @@ static void check_invariants(const struct upager_stats *st, const char *when)
 	        "%s: pgpgin %llu > pgmajfault %llu + readahead %llu", when,
 	        (unsigned long long)st->pgpgin, (unsigned long long)st->pgmajfault,
 	        (unsigned long long)st->readahead);
+	/* Each refault consumes the shadow of one eviction by the Clock, and
+	 * is one of the pages paged in. */
+	T_CHECK(st->workingset_activate <= st->workingset_refault &&
+	                st->workingset_refault <= st->pgsteal &&
+	                st->workingset_refault <= st->pgpgin + st->pgzerofill,
+	        "%s: workingset_activate %llu, workingset_refault %llu, pgsteal %llu, "
+	        "pages paged in %llu",
+	        when, (unsigned long long)st->workingset_activate,
+	        (unsigned long long)st->workingset_refault, (unsigned long long)st->pgsteal,
+	        (unsigned long long)(st->pgpgin + st->pgzerofill));
 	T_CHECK(hist_sum(st) > 0 && hist_sum(st) <= st->pgfault,
 	        "%s: fault_ns_hist sums to %llu, pgfault %llu", when,
 	        (unsigned long long)hist_sum(st), (unsigned long long)st->pgfault);
