@@ -19,7 +19,9 @@
  *    on failure, and never set errno.  upager_map() and upager_alloc()
  *    return NULL and set errno, as mmap(2) and malloc(3) users expect.
  *  - Sizes are in bytes unless a name says pages.  "Page" is upager's page
- *    (struct upager_config.page_size), not necessarily the system page.
+ *    of the region concerned (struct upager_region_params.page_size, else
+ *    the pager's struct upager_config.page_size), not necessarily the
+ *    system page.
  *  - All functions are thread-safe: any thread may call any function on any
  *    pager at any time, except that a pager must not be used during or after
  *    its upager_destroy().
@@ -87,20 +89,25 @@ extern "C" {
 /** Opaque handle: one pager owns a set of regions and one memory limit. */
 typedef struct upager upager_t;
 
-/* struct upager_config.flags */
+/* struct upager_config.flags and struct upager_region_params.flags */
 /** Open backing files for I/O with O_DIRECT where the file system allows. */
 #define UPAGER_DIRECT_IO 0x1u
+/** struct upager_region_params.flags only: buffered I/O for this region,
+ *  though the pager has UPAGER_DIRECT_IO. */
+#define UPAGER_BUFFERED_IO 0x2u
 
 /*
  * Compatibility (version 1.0 onwards).  The interface grows without
  * breaking programs built against an older header:
- *  - struct upager_config and struct upager_stats only ever gain fields at
- *    their end.  The calls that take them take their size too (as
- *    openat2(2) and clone3(2) do): pass sizeof the struct your program was
- *    built with.  A config shorter than the library's reads as if its
- *    missing fields were 0 (their defaults); a longer one is accepted when
- *    every byte the library does not know is 0, else the call fails with
- *    -E2BIG.  Statistics are written up to the size given; fields the
+ *  - struct upager_config, struct upager_region_params and struct
+ *    upager_stats only ever gain fields at their end.  The calls that take
+ *    them take their size too (as openat2(2) and clone3(2) do): pass sizeof
+ *    the struct your program was built with.  A config (or region params)
+ *    shorter than the library's reads as if its missing fields were 0
+ *    (their defaults); a longer one is accepted when every byte the
+ *    library does not know is 0, else the call fails with -E2BIG
+ *    (upager_map_params() and upager_alloc_params(): errno E2BIG).
+ *    Statistics are written up to the size given; fields the
  *    library does not have read 0.
  *  - Every other call keeps its arguments and meaning; new calls are added
  *    with new symbol versions (UPAGER_1.0, ...), and a program built against
@@ -128,8 +135,9 @@ struct upager_config {
 	/** Bytes per page: a power of two, >= the system page size and
 	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else 16 KiB. */
 	uint64_t page_size;
-	/** Bytes of page frames resident at once, for all regions of this
-	 *  pager; rounded down to whole pages, at least 4 pages.
+	/** Bytes of pages resident at once, for all regions of this pager
+	 *  whatever their page sizes; rounded down to whole pages, at least 4
+	 *  pages.
 	 *  0: $UPAGER_MEMORY_LIMIT, else a quarter of the memory the process
 	 *  may use: of the lesser of physical memory and the effective limit
 	 *  of its memory cgroup (the least limit of its group and the group's
@@ -172,7 +180,9 @@ struct upager_config {
 
 /**
  * Statistics of one pager, since upager_create().  Counters are named after
- * the kernel's vmstat where one exists.  Pages are upager pages.
+ * the kernel's vmstat where one exists.  Pages are upager pages, each of its
+ * region's page size (a page of a 2 MiB region counts 1, like one of a
+ * 16 KiB region); the *_bytes fields count memory.
  */
 struct upager_stats {
 	uint64_t pgfault;          /**< faults handled: major + minor + write,
@@ -205,11 +215,14 @@ struct upager_stats {
 	uint64_t writeback_evict;  /**< dirty pages written back by eviction */
 	uint64_t writeback_background; /**< dirty pages written back by the
 	                                    pager's thread ahead of eviction */
-	uint64_t nr_resident;      /**< pages resident now */
+	uint64_t nr_resident;      /**< pages resident now (of any size) */
 	uint64_t nr_resident_peak; /**< most pages resident at once */
 	uint64_t nr_dirty;         /**< dirty pages now */
 	uint64_t nr_pinned;        /**< pinned pages now */
-	uint64_t nr_frames;        /**< frames: memory_limit / page_size */
+	uint64_t nr_frames;        /**< memory_limit / page_size: pages of the
+	                                pager's page size that fit in the limit
+	                                (the bound of nr_resident when every
+	                                region has that size) */
 	uint64_t io_errors;        /**< failed reads and writes */
 	uint64_t sigbus;           /**< faults answered with SIGBUS */
 	uint64_t fault_ns_hist[UPAGER_HIST_BUCKETS]; /**< fault service time */
@@ -241,6 +254,15 @@ struct upager_stats {
 	                                nr_resident_peak * page size.
 	                                Over the pager's life; see
 	                                upager_stats(3) */
+	/* Bytes: regions of one pager may have different page sizes (struct
+	 * upager_region_params), so the counters above count pages of each
+	 * region's own size, and these count the memory. */
+	uint64_t nr_resident_bytes;      /**< bytes of resident pages now;
+	                                      never above memory_limit */
+	uint64_t nr_resident_bytes_peak; /**< most bytes resident at once */
+	uint64_t nr_dirty_bytes;         /**< bytes of dirty pages now */
+	uint64_t nr_pinned_bytes;        /**< bytes of pinned pages now */
+	uint64_t memory_limit;           /**< the pager's limit, bytes */
 };
 
 /**
@@ -327,6 +349,101 @@ UPAGER_API void *upager_map(upager_t *pager, int fd, off_t offset, size_t length
  * the errno of open(2) on the temporary directory (ENOENT, EACCES, ...).
  */
 UPAGER_API void *upager_alloc(upager_t *pager, size_t length);
+
+/** Bytes of struct upager_region_params in version 1.0 (the least size
+ *  accepted). */
+#define UPAGER_REGION_PARAMS_SIZE_VER0 24u
+
+/** Settings of one region, for upager_map_params() and
+ *  upager_alloc_params().  Initialise it to all zeros (`= { 0 }`), then set
+ *  what you want: a field left 0 takes the pager's setting, and unused
+ *  bytes must stay 0.  Grows only at its end (see "Compatibility"). */
+struct upager_region_params {
+	/** Bytes per page of this region: a power of two, >= the system page
+	 *  size and <= 2 MiB (UPAGER_MAX_PAGE_SIZE), and at most a quarter of
+	 *  the pager's memory_limit (UPAGER_MIN_FRAMES pages must fit).
+	 *  Regions of one pager may differ; their pages share the pager's
+	 *  memory limit, counted in bytes.  0: the pager's page size. */
+	uint64_t page_size;
+	/** Most pages (of this region's size) read ahead on a sequential
+	 *  fault (1..1024), or UPAGER_READAHEAD_OFF for none in this region.
+	 *  0: the pager's readahead. */
+	uint32_t readahead;
+	/** The access pattern from the start, as upager_advise() would set it
+	 *  later: UPAGER_ADV_NORMAL (0), UPAGER_ADV_RANDOM or
+	 *  UPAGER_ADV_SEQUENTIAL. */
+	int32_t advice;
+	/** 0, UPAGER_DIRECT_IO (O_DIRECT for this region's file where the
+	 *  file system allows, whatever the pager's flags) or
+	 *  UPAGER_BUFFERED_IO (buffered I/O though the pager has
+	 *  UPAGER_DIRECT_IO).  0: as the pager's flags say.  No effect on
+	 *  upager_alloc() memory, whose scratch file is always buffered. */
+	uint32_t flags;
+	/** Must be 0 (room for a field of a later version). */
+	uint32_t reserved0;
+};
+
+/**
+ * upager_map_params() - map a file with settings of its own.
+ * @pager:  as for upager_map().
+ * @fd:     as for upager_map().
+ * @offset: bytes into the file; a multiple of the region's page size.
+ * @length: as for upager_map(); rounded up to whole pages of the region's
+ *          page size.
+ * @prot:   as for upager_map().
+ * @flags:  as for upager_map().
+ * @params: the region's settings, or NULL for the pager's (then this is
+ *          upager_map()).  Not kept after the call.
+ * @size:   sizeof(struct upager_region_params) as the caller was built (at
+ *          least UPAGER_REGION_PARAMS_SIZE_VER0); ignored when @params is
+ *          NULL.  A shorter struct reads as zeros past its end; a longer
+ *          one must be 0 past the library's.
+ *
+ * upager_map(pager, fd, offset, length, prot, flags) is
+ * upager_map_params(pager, fd, offset, length, prot, flags, NULL, 0).
+ * Every page of the region has @params->page_size bytes; its memfd offset
+ * and its address are aligned to that size.  upager_region_page_size()
+ * gives it back; upager_advise(), upager_pin() and upager_sync() round
+ * addresses to it.
+ *
+ * Thread safety: any thread.  Not from a signal handler.
+ *
+ * Return: the address of the mapping (aligned to the region's page size),
+ * or NULL with errno set to: EINVAL (every EINVAL of upager_map(), with
+ * @offset checked against the region's page size; or @size below
+ * UPAGER_REGION_PARAMS_SIZE_VER0, page_size not a power of two, below the
+ * system page size, above 2 MiB or above a quarter of the pager's
+ * memory_limit, readahead above 1024 and not UPAGER_READAHEAD_OFF, advice
+ * not UPAGER_ADV_NORMAL, UPAGER_ADV_RANDOM or UPAGER_ADV_SEQUENTIAL, an
+ * unknown flag, UPAGER_DIRECT_IO with UPAGER_BUFFERED_IO, reserved0 not
+ * 0), E2BIG (@size above the library's struct and a byte past it not 0: a
+ * setting this library does not know), and every other errno of
+ * upager_map() (EBADF, EACCES, EPERM, ENOMEM, EFBIG, EMFILE, ENFILE).
+ */
+UPAGER_API void *upager_map_params(upager_t *pager, int fd, off_t offset, size_t length,
+                                   int prot, int flags,
+                                   const struct upager_region_params *params, size_t size);
+
+/**
+ * upager_alloc_params() - zero-filled scratch memory with settings of its
+ * own.
+ * @pager:  the pager.
+ * @length: bytes, > 0, at most 1 TiB; rounded up to whole pages of the
+ *          region's page size.
+ * @params: the region's settings, or NULL for the pager's (then this is
+ *          upager_alloc()).  Not kept after the call.
+ * @size:   as for upager_map_params().
+ *
+ * Thread safety: any thread.  Not from a signal handler.
+ *
+ * Return: the address (aligned to the region's page size), or NULL with
+ * errno set to EINVAL (NULL @pager, @length 0 or above 1 TiB, or a bad
+ * @params or @size as for upager_map_params()), E2BIG (as for
+ * upager_map_params()), or every other errno of upager_alloc() (ENOMEM,
+ * EFBIG, EMFILE, ENFILE, the errno of open(2) on the temporary directory).
+ */
+UPAGER_API void *upager_alloc_params(upager_t *pager, size_t length,
+                                     const struct upager_region_params *params, size_t size);
 
 /**
  * upager_unmap() - write back dirty pages and remove a region.
@@ -586,12 +703,30 @@ UPAGER_API int upager_config_resolve(const struct upager_config *config, size_t 
                                      struct upager_config *out, size_t out_size);
 
 /**
- * upager_page_size() - the page size of a pager, in bytes.
+ * upager_page_size() - the page size of a pager, in bytes: that of its
+ * regions made without a page_size of their own (struct
+ * upager_region_params).
  * @pager: the pager.
+ *
+ * Thread safety: any thread.  Not from a signal handler.
  *
  * Return: the page size, or 0 if @pager is NULL.
  */
 UPAGER_API size_t upager_page_size(upager_t *pager);
+
+/**
+ * upager_region_page_size() - the page size of the region holding an
+ * address, in bytes.
+ * @pager: the pager.
+ * @addr:  any address inside a region of @pager (no alignment).
+ *
+ * Thread safety: any thread.  Not from a signal handler (takes the pager's
+ * lock).
+ *
+ * Return: the region's page size, or 0 if @pager is NULL or @addr lies in
+ * no region of @pager.  No error codes.
+ */
+UPAGER_API size_t upager_region_page_size(upager_t *pager, const void *addr);
 
 /**
  * upager_strerror() - a message for a negative errno returned by upager.

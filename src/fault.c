@@ -124,7 +124,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 		return 0;
 	if (type == FAULT_WRITE && !r->writable)
 		return 0; /* a store to a read-only mapping */
-	idx = off >> p->page_shift;
+	idx = off >> r->page_shift; /* a load of the region, as the base is */
 	pg = &r->pages[idx];
 	STAT_INC(p, pgfault);
 
@@ -160,7 +160,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 					raise_sigbus(p, addr, uc);
 					return fault_done(p, t0, 1);
 				}
-				upager__mark_dirty(p, pg, f);
+				upager__mark_dirty(r, pg, f);
 				STAT_INC(p, pgwritefault);
 				upager__readahead_hit(r, idx, f);
 			}
@@ -190,7 +190,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			/* A store to a clean page is its first write; anything
 			 * else only restored access. */
 			if (type == FAULT_WRITE && !(f & PG_DIRTY)) {
-				upager__mark_dirty(p, pg, f);
+				upager__mark_dirty(r, pg, f);
 				STAT_INC(p, pgwritefault);
 			} else {
 				STAT_INC(p, pgminfault);
@@ -217,7 +217,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), access, true,
 		                                &read);
 		if (rc > 0 && type == FAULT_WRITE)
-			upager__mark_dirty(p, pg, page_flags(pg));
+			upager__mark_dirty(r, pg, page_flags(pg));
 		upager__page_unlock(pg);
 		if (rc < 0) {
 			/* -ENOMEM: every frame is pinned or holds a page whose

@@ -31,11 +31,11 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
 
 	for (unsigned k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
-		off_t off = (off_t)(r->memfd_offset + ((idx + k) << p->page_shift));
+		off_t off = (off_t)(r->memfd_offset + ((idx + k) << r->page_shift));
 
 		fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
-		          (off_t)p->page_size);
-		upager__frame_free(p, pg->frame);
+		          (off_t)r->page_size);
+		upager__frame_free(p, pg->frame, r->units);
 		if (k > 0 || unlock_first)
 			upager__page_unlock(pg);
 	}
@@ -78,22 +78,22 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	bool backed = f0 & PG_BACKED;
 	unsigned n = 1, k;
 	struct io_req req;
-	uint64_t max_run = (64u << 20) >> p->page_shift; /* bytes per request cap */
+	uint64_t max_run = (64u << 20) >> r->page_shift; /* bytes per request cap */
 	int rc;
 
 	if (ra_pages > max_run)
 		ra_pages = (unsigned)max_run;
 	/*
-	 * Never read ahead into more than a quarter of the unpinned frames:
+	 * Never read ahead into more than a quarter of the unpinned memory:
 	 * with few frames, read-ahead would evict the other half of an access
 	 * that spans two pages, and the two faults would take turns for ever.
 	 */
 	{
-		int64_t pinned = atomic_load(&p->stats.nr_pinned);
-		uint64_t unpinned = p->nframes > (uint64_t)pinned ? p->nframes - (uint64_t)pinned : 0;
+		int64_t pinned = atomic_load(&p->stats.pinned_units);
+		uint64_t unpinned = p->nunits > (uint64_t)pinned ? p->nunits - (uint64_t)pinned : 0;
 
-		if (ra_pages > unpinned / 4)
-			ra_pages = (unsigned)(unpinned / 4);
+		if (ra_pages > unpinned / 4 / r->units)
+			ra_pages = (unsigned)(unpinned / 4 / r->units);
 	}
 	for (k = 1; k <= ra_pages && idx + k < r->npages; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
@@ -113,7 +113,8 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	for (k = 0; k < n; k++) {
 		uint32_t age = upager__workingset_age(p), fi;
 
-		if (upager__frame_alloc(p, frame_owner(r, idx + k), &fi, k == 0 && demand) != 0) {
+		if (upager__frame_alloc(p, frame_owner(r, idx + k), r->units, &fi,
+		                        k == 0 && demand) != 0) {
 			if (k == 0) {
 				for (unsigned j = 1; j < n; j++)
 					upager__page_unlock(&r->pages[idx + j]);
@@ -139,14 +140,14 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 
 		upager__page_source(r, idx, false, &req);
 		if (n > 1) {
-			uint64_t off = idx << p->page_shift;
-			size_t run = (size_t)n << p->page_shift;
+			uint64_t off = idx << r->page_shift;
+			size_t run = (size_t)n << r->page_shift;
 			if (r->kind != REGION_ANON && !backed) {
 				size_t left = r->length - off;
 				req.len = left < run ? left : run;
 				req.fd = r->fd;
 				req.alt_fd = -1;
-				if (r->direct_fd >= 0 && req.len % p->page_size == 0) {
+				if (r->direct_fd >= 0 && req.len % r->page_size == 0) {
 					req.fd = r->direct_fd;
 					req.alt_fd = r->fd;
 				}
@@ -155,7 +156,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			}
 		}
 		rc = upager__io_read_frames(p, req.fd, req.alt_fd, req.off, req.len,
-		                            (off_t)(r->memfd_offset + (idx << p->page_shift)),
+		                            (off_t)(r->memfd_offset + (idx << r->page_shift)),
 		                            &got);
 		if (rc == -EAGAIN) {
 			/* Every bounce buffer is in use: read into the alias
@@ -163,7 +164,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			 * frame stays mapped (and counted in RSS) once. */
 			rc = upager__io_run(p, &req, 1);
 			got = req.got;
-			madvise(page_alias(r, idx), (size_t)n << p->page_shift, MADV_DONTNEED);
+			madvise(page_alias(r, idx), (size_t)n << r->page_shift, MADV_DONTNEED);
 		}
 		if (rc < 0) {
 			STAT_INC(p, io_errors);
@@ -171,7 +172,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			return rc;
 		}
 		/* Pages past the end of the file got no byte: zero-filled. */
-		with_bytes = (got + p->page_size - 1) >> p->page_shift;
+		with_bytes = (got + r->page_size - 1) >> r->page_shift;
 		if (with_bytes > n)
 			with_bytes = n;
 		STAT_ADD(p, pgpgin, with_bytes);
@@ -184,7 +185,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		struct upager_page *pg = &r->pages[idx + k];
 		page_set(pg, PG_RESIDENT | (k ? PG_READAHEAD : 0));
 	}
-	upager__stat_resident(p, n);
+	upager__stat_resident(p, n, r->units);
 	if (n > 1)
 		STAT_ADD(p, readahead, n - 1);
 	atomic_store_explicit(&r->ra_next, idx + n, memory_order_relaxed);

@@ -165,7 +165,7 @@ static void print_region(struct out *o, struct upager_region *r)
 	if (!r || r->base != base || r->npages != npages)
 		return;
 	out_printf(o, "region %p-%p: %zu pages of %zu bytes, %s, %s\n", (void *)base,
-	           (void *)(base + r->map_len), npages, p->page_size, kind_name(r),
+	           (void *)(base + r->map_len), npages, r->page_size, kind_name(r),
 	           r->writable ? "read-write" : "read-only");
 	out_printf(o, "  %12s %12s %12s  %s\n", "first page", "last page", "pages", "state");
 	/* Each page's flags are read once: the read that ends a run starts
@@ -260,16 +260,19 @@ static void print_frames(struct out *o, bool runs)
 	}
 	out_room(o);
 	out_printf(o,
-	           "frames: %zu of %zu bytes, %llu free, %llu in use (%llu referenced, "
-	           "%llu dirty, %llu pinned); Clock hand at frame %llu\n",
-	           p->nframes, p->page_size, (unsigned long long)nfree,
+	           "frames: %zu, one per %zu bytes of the limit, %llu free, %llu in use "
+	           "(%llu referenced, %llu dirty, %llu pinned); Clock hand at frame %llu\n",
+	           p->nframes, (size_t)1 << p->unit_shift, (unsigned long long)nfree,
 	           (unsigned long long)(p->nframes - nfree), (unsigned long long)ref,
 	           (unsigned long long)dirty, (unsigned long long)pinned,
 	           (unsigned long long)hand);
-	out_printf(o, "counters: nr_resident %lld, nr_dirty %lld, nr_pinned %lld\n",
+	out_printf(o, "counters: nr_resident %lld, nr_dirty %lld, nr_pinned %lld; "
+	           "%llu of %llu bytes resident\n",
 	           (long long)atomic_load(&p->stats.nr_resident),
 	           (long long)atomic_load(&p->stats.nr_dirty),
-	           (long long)atomic_load(&p->stats.nr_pinned));
+	           (long long)atomic_load(&p->stats.nr_pinned),
+	           (unsigned long long)atomic_load(&p->stats.resident_units) << p->unit_shift,
+	           (unsigned long long)p->memory_limit);
 	if (!runs)
 		return;
 	for (size_t fi = 0; fi < p->nframes && !o->err;) {
@@ -318,8 +321,9 @@ int upager_print_pages(upager_t *p, void *addr, int fd, unsigned flags)
 			goto out;
 		}
 	}
-	out_printf(&o, "upager page table: page size %zu bytes; state R resident, A referenced, "
-	               "D dirty, P pinned, L locked, E write-back error, H read ahead\n",
+	out_printf(&o, "upager page table: pager's page size %zu bytes; state R resident, "
+	               "A referenced, D dirty, P pinned, L locked, E write-back error, "
+	               "H read ahead\n",
 	           p->page_size);
 	if (addr) {
 		print_region(&o, r);

@@ -19,7 +19,8 @@
  *                                   (after Linux mm/workingset.c)
  *    3  gate.c                      the region gate
  *    4  region.c                    region ids and table, the VMA budget
- *    5  frame.c                     the frame table: free slots (no policy)
+ *    5  frame.c                     the frame table: free slots and free
+ *                                   units of the budget (no policy)
  *    6  mprotect.c                  protection changes, the punch (mechanism)
  *    7  io.c                        io_uring rings and bounce buffers
  *    8  writeback.c                 page sources, write-back, flushes, dirty
@@ -44,12 +45,18 @@
  *
  * See docs/design.md for the design.  In short:
  *
- *   page     a page_size-aligned piece of a region, numbered from 0.
- *   frame    one slot of the pager's memory budget (memory_limit /
- *            page_size slots).  A resident page owns a frame.  The page's
- *            bytes live at a fixed offset of the pager's memfd (region base
- *            + page offset), so that neighbouring pages with equal
- *            protection merge into one kernel VMA.
+ *   page     a piece of a region of the region's page size (aligned to
+ *            it), numbered from 0.  Regions of one pager may have
+ *            different page sizes (struct upager_region_params).
+ *   unit     the system page: the memory budget is memory_limit / unit
+ *            units, and a page of a region costs r->units of them.
+ *   frame    one slot of the pager's frame table (one per unit, so there
+ *            is always a free slot for a page whose units were taken).  A
+ *            resident page owns one frame and its units; the Clock hand
+ *            sweeps the frames.  The page's bytes live at a fixed offset
+ *            of the pager's memfd (region base + page offset), so that
+ *            neighbouring pages with equal protection merge into one
+ *            kernel VMA.
  *   app view the application's mapping of the memfd; its protection per
  *            page encodes the reference and dirty tracking:
  *              PROT_NONE   not resident, or resident and unreferenced
@@ -185,6 +192,11 @@ struct upager_region {
 	bool writable;             /* PROT_WRITE was asked for */
 	char *base;                /* app view, map_len bytes */
 	char *alias;               /* alias view, always read-write */
+	size_t page_size;          /* bytes per page of this region */
+	unsigned page_shift;       /* log2 of page_size */
+	uint32_t units;            /* budget units per page (page_size >>
+	                              the pager's unit_shift) */
+	unsigned readahead;        /* most pages per read-ahead run; 0: off */
 	size_t length;             /* bytes the user asked for */
 	size_t npages;             /* pages covering length */
 	size_t map_len;            /* npages << page_shift */
@@ -280,10 +292,14 @@ struct upager_counters {
 #define X(name, help) _Atomic uint64_t name;
 	UPAGER_COUNTERS(X)
 #undef X
-	_Atomic int64_t nr_resident;
+	_Atomic int64_t nr_resident;       /* pages, of any size */
 	_Atomic uint64_t nr_resident_peak;
 	_Atomic int64_t nr_dirty;
 	_Atomic int64_t nr_pinned;
+	_Atomic int64_t resident_units;    /* the same in budget units */
+	_Atomic uint64_t resident_units_peak;
+	_Atomic int64_t dirty_units;
+	_Atomic int64_t pinned_units;
 	_Atomic uint64_t fault_ns_hist[UPAGER_HIST_BUCKETS];
 	/* Refault distances (workingset.c): refaults and the sum of their
 	 * distances per bucket (stats.c, refault_bucket()). */
@@ -308,13 +324,18 @@ struct willneed_req {
 };
 
 struct upager {
-	size_t page_size;
+	size_t page_size;          /* regions' default page size */
 	unsigned page_shift;
-	size_t nframes;            /* memory_limit / page_size */
-	size_t pin_reserve;        /* frames that may never be pinned */
+	unsigned unit_shift;       /* log2 of the budget's unit: the system
+	                              page, the least page size of a region */
+	uint64_t memory_limit;     /* bytes */
+	uint64_t nunits;           /* the budget: memory_limit >> unit_shift */
+	size_t nframes;            /* frame table slots: nunits (a page owns
+	                              one slot and at least one unit) */
+	uint64_t pin_reserve;      /* units that may never be pinned */
 	size_t bounce_len;         /* bytes of each ring's bounce buffer */
 	unsigned io_depth;
-	unsigned readahead;        /* most pages per read-ahead run */
+	unsigned readahead;        /* regions' default, pages per run */
 	unsigned flags;
 	pid_t owner_pid;           /* the process that made it (see pager_ok) */
 
@@ -327,7 +348,7 @@ struct upager {
 
 	struct upager_frame *frames;
 	_Atomic uint64_t hand;     /* the Clock hand; taken mod nframes */
-	_Atomic int64_t nfree;     /* frames with owner 0 */
+	_Atomic int64_t free_units;/* units no page or allocation holds */
 	_Atomic uint32_t frame_waiters; /* demanded pages waiting for a frame */
 	_Atomic uint64_t free_hint;/* where the search for a free frame starts */
 	_Atomic uint32_t nonresident_age; /* evictions by the Clock, mod 2^32:
@@ -352,8 +373,8 @@ struct upager {
 	_Atomic uint32_t wkick;    /* futex: bumped to wake the worker */
 	_Atomic int wb_kicked;     /* a fault already kicked for write-back */
 	uint64_t wb_cursor;        /* background write-back's own hand */
-	size_t dirty_low;          /* background write-back stops here */
-	size_t dirty_high;         /* ... starts past this many dirty pages */
+	uint64_t dirty_low;        /* background write-back stops here */
+	uint64_t dirty_high;       /* ... starts past this many dirty units */
 
 	struct upager_counters stats;
 };
@@ -372,11 +393,11 @@ static inline bool pager_ok(const struct upager *p)
 /* Address of page @idx in the app view and in the alias view. */
 static inline char *page_addr(const struct upager_region *r, uint64_t idx)
 {
-	return r->base + (idx << r->pager->page_shift);
+	return r->base + (idx << r->page_shift);
 }
 static inline char *page_alias(const struct upager_region *r, uint64_t idx)
 {
-	return r->alias + (idx << r->pager->page_shift);
+	return r->alias + (idx << r->page_shift);
 }
 
 /* ---- versioned structs of the API (inline: every layer may use them) ---- */
@@ -437,7 +458,9 @@ UPAGER_HIDDEN uint64_t upager__memcg_limit(void);
 
 /* ==== layer 1: stats.c, options.c, inject.c =============================== */
 
-UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t delta);
+UPAGER_HIDDEN void upager__stat_resident(struct upager *p, int64_t pages, uint32_t units);
+UPAGER_HIDDEN void upager__stat_dirty(struct upager *p, int64_t pages, uint32_t units);
+UPAGER_HIDDEN void upager__stat_pinned(struct upager *p, int64_t pages, uint32_t units);
 UPAGER_HIDDEN void upager__stat_fault_time(struct upager *p, uint64_t ns);
 UPAGER_HIDDEN void upager__stat_refault(struct upager *p, uint32_t distance);
 UPAGER_HIDDEN uint64_t upager__now_ns(void);
@@ -446,6 +469,17 @@ UPAGER_HIDDEN int upager__write_all(int fd, const char *buf, size_t len);
 UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
 UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
                                          struct upager_config *out);
+
+/* A region's settings, resolved against its pager's (options.c). */
+struct region_settings {
+	size_t page_size;   /* bytes */
+	unsigned readahead; /* pages per run; 0: off */
+	int advice;         /* UPAGER_ADV_NORMAL/RANDOM/SEQUENTIAL */
+	bool direct_io;     /* open the file with O_DIRECT too */
+};
+UPAGER_HIDDEN int upager__region_params_resolve(const struct upager *p,
+                                                const struct upager_region_params *in,
+                                                size_t size, struct region_settings *out);
 
 
 #include "testhooks.h"
@@ -532,8 +566,10 @@ UPAGER_HIDDEN void upager__region_free(struct upager_region *r);
 
 /* ==== layer 5: frame.c ==================================================== */
 
-UPAGER_HIDDEN bool upager__frame_take_free(struct upager *p, uint64_t owner, uint32_t *frame);
-UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame);
+UPAGER_HIDDEN bool upager__units_take(struct upager *p, uint64_t n);
+UPAGER_HIDDEN void upager__units_put(struct upager *p, uint64_t n);
+UPAGER_HIDDEN uint32_t upager__frame_claim(struct upager *p, uint64_t owner);
+UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame, uint32_t units);
 
 /* ==== layer 6: mprotect.c ================================================= */
 
@@ -562,13 +598,14 @@ UPAGER_HIDDEN int upager__writeback_locked(struct upager *p, struct upager_regio
                                            uint64_t *idxs, unsigned n, int *results);
 UPAGER_HIDDEN int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last,
                                       bool evict);
-UPAGER_HIDDEN void upager__mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f);
+UPAGER_HIDDEN void upager__mark_dirty(struct upager_region *r, struct upager_page *pg,
+                                      uint32_t f);
 UPAGER_HIDDEN void upager__kick_thread(struct upager *p);
 
 /* ==== layer 9: vmscan.c =================================================== */
 
-UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame,
-                                       bool demand);
+UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t units,
+                                      uint32_t *frame, bool demand);
 UPAGER_HIDDEN int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n,
                                        uint32_t access);
 UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);

@@ -23,7 +23,9 @@
 #include <linux/falloc.h>
 #include <sys/mman.h>
 
-/* Pages accessible in app views, all pagers of the process. */
+/* Pages accessible in app views, all pagers of the process.  A page of any
+ * size counts one: what costs VMAs is the number of protection runs, not
+ * their bytes. */
 static _Atomic int64_t accessible_pages;
 
 static int prot_of(uint32_t access)
@@ -74,12 +76,11 @@ bool upager__access_over_budget(int64_t gained)
  */
 int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32_t access)
 {
-	struct upager *p = r->pager;
 	int64_t gained = upager__access_gain(r, idx, n, access);
 
 	if (upager__inject(UPAGER_OP_MPROTECT, 0) != 0)
 		return -ENOMEM;
-	if (mprotect(page_addr(r, idx), n << p->page_shift, prot_of(access)) != 0)
+	if (mprotect(page_addr(r, idx), n << r->page_shift, prot_of(access)) != 0)
 		return -errno;
 	for (uint64_t k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
@@ -96,19 +97,19 @@ int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32
 /**
  * upager__evict_run_locked() - free the frame memory of @n locked, resident,
  * clean, unreferenced pages [@idx, @idx + @n) of @r, with one punch of the
- * memfd.  The caller frees or reuses their frame slots.
+ * memfd.  The caller frees or reuses their frame slots and units.
  */
 void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n)
 {
 	struct upager *p = r->pager;
-	off_t off = (off_t)(r->memfd_offset + (idx << p->page_shift));
-	off_t len = (off_t)n << p->page_shift;
+	off_t off = (off_t)(r->memfd_offset + (idx << r->page_shift));
+	off_t len = (off_t)n << r->page_shift;
 
 	if (fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) != 0)
 		madvise(page_alias(r, idx), (size_t)len, MADV_REMOVE);
 	for (unsigned k = 0; k < n; k++)
 		page_clear(&r->pages[idx + k], PG_RESIDENT | PG_READAHEAD | PG_RA_MARK);
-	upager__stat_resident(p, -(int64_t)n);
+	upager__stat_resident(p, -(int64_t)n, r->units);
 	STAT_ADD(p, pgsteal, n);
 }
 

@@ -7,7 +7,8 @@
  * so the caller of such a program cannot choose its settings.
  *
  * Owns: parsing sizes and resolving a configuration from its fields, the
- * environment (secure_getenv) and the defaults of upager.h.
+ * environment (secure_getenv) and the defaults of upager.h; resolving a
+ * region's settings (struct upager_region_params) against its pager's.
  * Calls: memcg.c (the memory cgroup's limit, for the default memory limit).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -170,8 +171,9 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 	}
 	if (c.memory_limit / c.page_size < UPAGER_MIN_FRAMES)
 		return -EINVAL;
-	/* Frame numbers are 32-bit. */
-	if (c.memory_limit / c.page_size > UINT32_MAX)
+	/* Frame numbers are 32-bit, and there is a frame per system page of
+	 * the limit (frame.c). */
+	if (c.memory_limit / (uint64_t)sys_page > UINT32_MAX)
 		return -EINVAL;
 
 	if (c.io_depth == 0) {
@@ -199,5 +201,50 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 		return -EINVAL;
 	}
 	*out = c;
+	return 0;
+}
+
+/**
+ * upager__region_params_resolve() - a region's settings: each field of
+ * @in that is 0 takes the pager's, and every field is checked.
+ * @p:    the pager (its page size, memory limit, readahead and flags).
+ * @in:   the caller's struct, @size bytes (upager__struct_in's rules), or
+ *        NULL for the pager's settings.
+ * @size: sizeof *@in as the caller was built.
+ * @out:  the settings.
+ *
+ * Return: 0, -EINVAL (@size below UPAGER_REGION_PARAMS_SIZE_VER0, a field
+ * out of range, an unknown flag, both I/O flags, reserved0 not 0) or
+ * -E2BIG (a non-zero byte past the library's struct).
+ */
+int upager__region_params_resolve(const struct upager *p, const struct upager_region_params *in,
+                                  size_t size, struct region_settings *out)
+{
+	struct upager_region_params rp;
+	int rc = upager__struct_in(&rp, sizeof(rp), in, size, UPAGER_REGION_PARAMS_SIZE_VER0);
+
+	if (rc < 0)
+		return rc;
+	if (rp.reserved0 || (rp.flags & ~(UPAGER_DIRECT_IO | UPAGER_BUFFERED_IO)) ||
+	    (rp.flags & UPAGER_DIRECT_IO && rp.flags & UPAGER_BUFFERED_IO))
+		return -EINVAL;
+	if (rp.page_size == 0)
+		rp.page_size = p->page_size;
+	if (!is_pow2(rp.page_size) || rp.page_size < ((uint64_t)1 << p->unit_shift) ||
+	    rp.page_size > UPAGER_MAX_PAGE_SIZE ||
+	    p->memory_limit / rp.page_size < UPAGER_MIN_FRAMES)
+		return -EINVAL;
+	if (rp.readahead > UPAGER_MAX_READAHEAD && rp.readahead != UPAGER_READAHEAD_OFF)
+		return -EINVAL;
+	if (rp.advice != UPAGER_ADV_NORMAL && rp.advice != UPAGER_ADV_RANDOM &&
+	    rp.advice != UPAGER_ADV_SEQUENTIAL)
+		return -EINVAL;
+	out->page_size = (size_t)rp.page_size;
+	out->readahead = rp.readahead == 0 ? p->readahead
+	                 : rp.readahead == UPAGER_READAHEAD_OFF ? 0 : rp.readahead;
+	out->advice = rp.advice;
+	out->direct_io = rp.flags & UPAGER_DIRECT_IO ? true
+	                 : rp.flags & UPAGER_BUFFERED_IO ? false
+	                 : (p->flags & UPAGER_DIRECT_IO) != 0;
 	return 0;
 }

@@ -91,13 +91,21 @@ int upager_create(upager_t **out, const struct upager_config *config, size_t siz
 	p->owner_pid = atomic_load(&upager__pid);
 	p->page_size = c.page_size;
 	p->page_shift = (unsigned)__builtin_ctzll(c.page_size);
-	p->nframes = c.memory_limit / c.page_size;
-	p->pin_reserve = p->nframes / 8 > 2 ? p->nframes / 8 : 2;
+	/* The budget in units of the system page, the least page size a
+	 * region may have; whole pages of the pager's size (frame.c). */
+	p->unit_shift = (unsigned)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
+	p->memory_limit = c.memory_limit / c.page_size * c.page_size;
+	p->nunits = p->memory_limit >> p->unit_shift;
+	p->nframes = p->nunits;
+	/* In pages of the pager's size (units per page: @k): an eighth of
+	 * them, and at least two, stay unpinned. */
+	uint64_t npages = p->memory_limit / c.page_size, k = c.page_size >> p->unit_shift;
+	p->pin_reserve = (npages / 8 > 2 ? npages / 8 : 2) * k;
 	p->bounce_len = c.page_size > UPAGER_BOUNCE_BYTES ? c.page_size : UPAGER_BOUNCE_BYTES;
-	/* Background write-back keeps dirty pages between 1/16 and 1/8 of the
-	 * frames when it can (the kernel's dirty_background_ratio is 10%). */
-	p->dirty_low = p->nframes / 16;
-	p->dirty_high = p->nframes / 8 ? p->nframes / 8 : 1;
+	/* Background write-back keeps dirty memory between 1/16 and 1/8 of
+	 * the limit when it can (the kernel's dirty_background_ratio is 10%). */
+	p->dirty_low = npages / 16 * k;
+	p->dirty_high = (npages / 8 ? npages / 8 : 1) * k;
 	p->io_depth = c.io_depth;
 	p->readahead = c.readahead == UPAGER_READAHEAD_OFF ? 0 : c.readahead;
 	p->flags = c.flags;
@@ -116,7 +124,7 @@ int upager_create(upager_t **out, const struct upager_config *config, size_t siz
 		goto fail;
 	}
 	madvise(p->frames, p->nframes * sizeof(*p->frames), MADV_DONTFORK);
-	atomic_store(&p->nfree, (int64_t)p->nframes);
+	atomic_store(&p->free_units, (int64_t)p->nunits);
 
 	p->memfd = memfd_create("upager", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (p->memfd < 0) {
@@ -201,26 +209,53 @@ struct extent {
 	struct extent *next;
 };
 
-static int range_alloc(struct upager *p, uint64_t len, uint64_t *off)
+static void range_free(struct upager *p, uint64_t off, uint64_t len);
+
+/* [*off, *off + len), *off a multiple of @align (the region's page size):
+ * first fit over the freed extents, else past memfd_next (the gap that the
+ * alignment skips is freed for later regions). */
+static int range_alloc(struct upager *p, uint64_t len, uint64_t align, uint64_t *off)
 {
 	struct extent **pp, *e;
+	uint64_t start;
 
 	for (pp = &p->free_extents; (e = *pp); pp = &e->next) {
-		if (e->len < len)
+		uint64_t end = e->off + e->len, head, tail;
+
+		start = ALIGN_UP(e->off, align);
+		if (start + len > end || start + len < start)
 			continue;
-		*off = e->off;
-		e->off += len;
-		e->len -= len;
-		if (!e->len) {
-			*pp = e->next;
-			free(e);
+		head = start - e->off;
+		tail = end - (start + len);
+		if (head && tail) {
+			struct extent *n = malloc(sizeof(*n));
+			if (n) { /* else the tail is lost to reuse, nothing else */
+				n->off = start + len;
+				n->len = tail;
+				n->next = e->next;
+				e->next = n;
+			}
+			e->len = head;
+		} else if (head) {
+			e->len = head;
+		} else {
+			e->off += len;
+			e->len -= len;
+			if (!e->len) {
+				*pp = e->next;
+				free(e);
+			}
 		}
+		*off = start;
 		return 0;
 	}
-	if (p->memfd_next + len > MEMFD_SIZE || p->memfd_next + len < p->memfd_next)
+	start = ALIGN_UP(p->memfd_next, align);
+	if (start + len > MEMFD_SIZE || start + len < start)
 		return -ENOMEM;
-	*off = p->memfd_next;
-	p->memfd_next += len;
+	if (start > p->memfd_next)
+		range_free(p, p->memfd_next, start - p->memfd_next);
+	*off = start;
+	p->memfd_next = start + len;
 	return 0;
 }
 
@@ -275,7 +310,8 @@ static int memfd_grow(struct upager *p, uint64_t end)
 	return 0;
 }
 
-static struct upager_region *region_new(void)
+/* A region of @p with settings @rs, not set up yet. */
+static struct upager_region *region_new(const struct upager *p, const struct region_settings *rs)
 {
 	struct upager_region *r = calloc(1, sizeof(*r));
 
@@ -283,6 +319,11 @@ static struct upager_region *region_new(void)
 		return NULL;
 	r->id = UINT32_MAX;
 	r->fd = r->direct_fd = r->scratch_fd = -1;
+	r->page_size = rs->page_size;
+	r->page_shift = (unsigned)__builtin_ctzll(rs->page_size);
+	r->units = (uint32_t)(rs->page_size >> p->unit_shift);
+	r->readahead = rs->readahead;
+	atomic_store(&r->advice, rs->advice);
 	return r;
 }
 
@@ -292,20 +333,20 @@ static struct upager_region *region_new(void)
  */
 static int region_setup(struct upager *p, struct upager_region *r)
 {
-	size_t align = p->page_size;
+	size_t align = r->page_size;
 	char *res, *aligned;
 	int rc;
 
 	r->pager = p;
-	r->npages = (r->length + p->page_size - 1) >> p->page_shift;
-	r->map_len = r->npages << p->page_shift;
+	r->npages = (r->length + r->page_size - 1) >> r->page_shift;
+	r->map_len = r->npages << r->page_shift;
 	if (r->kind != REGION_SHARED && r->writable) {
 		rc = pager_scratch(p);
 		if (rc < 0)
 			return rc;
 		r->scratch_fd = rc;
 	}
-	rc = range_alloc(p, r->map_len, &r->memfd_offset);
+	rc = range_alloc(p, r->map_len, r->page_size, &r->memfd_offset);
 	if (rc < 0)
 		return rc;
 	r->has_range = true;
@@ -313,7 +354,8 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	if (rc < 0)
 		goto undo;
 
-	/* App view: aligned to the page size, PROT_NONE, on the memfd. */
+	/* App view: aligned to the region's page size, PROT_NONE, on the
+	 * memfd (at an offset aligned to it too). */
 	res = upager__inject(UPAGER_OP_MMAP, 0) != 0
 	              ? MAP_FAILED
 	              : mmap(NULL, r->map_len + align, PROT_NONE,
@@ -357,7 +399,6 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	/* Fewer neighbours mapped by fault-around when write-back reads it. */
 	madvise(r->alias, r->map_len, MADV_RANDOM);
 	madvise(r->pages, r->pages_bytes, MADV_DONTFORK);
-	atomic_store(&r->advice, UPAGER_ADV_NORMAL);
 	rc = upager__region_create(p, r);
 	if (rc < 0) {
 		r->id = UINT32_MAX;
@@ -392,8 +433,10 @@ static void *region_install(struct upager *p, struct upager_region *r)
 	return r->base;
 }
 
-void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int flags)
+void *upager_map_params(upager_t *p, int fd, off_t offset, size_t length, int prot, int flags,
+                        const struct upager_region_params *params, size_t size)
 {
+	struct region_settings rs;
 	struct upager_region *r;
 	struct stat st;
 	int acc, rc;
@@ -404,7 +447,12 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((uint64_t)offset & (p->page_size - 1) ||
+	rc = upager__region_params_resolve(p, params, size, &rs);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if ((uint64_t)offset & (rs.page_size - 1) ||
 	    (uint64_t)offset > (uint64_t)INT64_MAX - length) {
 		errno = EINVAL;
 		return NULL;
@@ -455,7 +503,7 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 		}
 	}
 
-	r = region_new();
+	r = region_new(p, &rs);
 	if (!r) {
 		errno = ENOMEM;
 		return NULL;
@@ -469,7 +517,7 @@ void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int
 		rc = -errno;
 		goto fail;
 	}
-	if (p->flags & UPAGER_DIRECT_IO) {
+	if (rs.direct_io) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
 		/* Where the file system refuses O_DIRECT, buffered I/O serves. */
@@ -483,23 +531,41 @@ fail:
 	return NULL;
 }
 
-void *upager_alloc(upager_t *p, size_t length)
+void *upager_map(upager_t *p, int fd, off_t offset, size_t length, int prot, int flags)
 {
+	return upager_map_params(p, fd, offset, length, prot, flags, NULL, 0);
+}
+
+void *upager_alloc_params(upager_t *p, size_t length, const struct upager_region_params *params,
+                          size_t size)
+{
+	struct region_settings rs;
 	struct upager_region *r;
+	int rc;
 
 	if (!pager_ok(p) || length == 0 || length > UPAGER_MAX_REGION_BYTES) {
 		errno = EINVAL;
 		return NULL;
 	}
-	r = region_new();
+	rc = upager__region_params_resolve(p, params, size, &rs);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	r = region_new(p, &rs);
 	if (!r) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	r->kind = REGION_ANON;
 	r->writable = true;
-	r->length = (length + p->page_size - 1) & ~(p->page_size - 1);
+	r->length = (length + rs.page_size - 1) & ~(rs.page_size - 1);
 	return region_install(p, r);
+}
+
+void *upager_alloc(upager_t *p, size_t length)
+{
+	return upager_alloc_params(p, length, NULL, 0);
 }
 
 /*
@@ -531,13 +597,13 @@ static int region_teardown(struct upager *p, struct upager_region *r, bool force
 			continue;
 		uint32_t f = page_flags(&r->pages[owner_page(o)]);
 		if (f & PG_DIRTY)
-			atomic_fetch_sub(&p->stats.nr_dirty, 1);
+			upager__stat_dirty(p, -1, r->units);
 		if (page_pins(f))
-			atomic_fetch_sub(&p->stats.nr_pinned, 1);
+			upager__stat_pinned(p, -1, r->units);
 		if (f & PG_ACCESS)
 			access++;
-		upager__stat_resident(p, -1);
-		upager__frame_free(p, (uint32_t)fi);
+		upager__stat_resident(p, -1, r->units);
+		upager__frame_free(p, (uint32_t)fi, r->units);
 	}
 	upager__access_forget(access);
 	fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->memfd_offset,
@@ -699,10 +765,25 @@ static void unpin_pages(struct upager_region *r, uint64_t first, uint64_t end)
 		if (page_pins(f)) {
 			atomic_fetch_sub(&pg->flags, PG_PIN_ONE);
 			if (page_pins(f) == 1)
-				atomic_fetch_sub(&p->stats.nr_pinned, 1);
+				upager__stat_pinned(p, -1, r->units);
 		}
 		upager__page_unlock(pg);
 	}
+}
+
+/*
+ * Units a pin must leave unpinned (pager lock held): an eighth of the
+ * budget, and at least two pages of the largest page size among the
+ * pager's regions, so that a demanded page of any region finds memory.
+ */
+static uint64_t pin_reserve(const struct upager *p)
+{
+	uint64_t reserve = p->pin_reserve;
+
+	for (const struct upager_region *r = p->regions; r; r = r->next)
+		if (2 * (uint64_t)r->units > reserve)
+			reserve = 2 * (uint64_t)r->units;
+	return reserve;
 }
 
 int upager_pin(upager_t *p, void *addr, size_t length)
@@ -723,7 +804,8 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 	for (idx = first; idx <= last; idx++)
 		if (!page_pins(page_flags(&r->pages[idx])))
 			fresh++;
-	if ((uint64_t)atomic_load(&p->stats.nr_pinned) + fresh + p->pin_reserve > p->nframes) {
+	if ((uint64_t)atomic_load(&p->stats.pinned_units) + fresh * r->units +
+	            pin_reserve(p) > p->nunits) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -751,11 +833,11 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 		}
 		if (r->writable && !(f & PG_DIRTY)) {
 			page_set(pg, PG_DIRTY);
-			atomic_fetch_add(&p->stats.nr_dirty, 1);
+			upager__stat_dirty(p, 1, r->units);
 		}
 		page_clear(pg, PG_READAHEAD | PG_RA_MARK);
 		if (!page_pins(f))
-			atomic_fetch_add(&p->stats.nr_pinned, 1);
+			upager__stat_pinned(p, 1, r->units);
 		atomic_fetch_add(&pg->flags, PG_PIN_ONE);
 		upager__page_unlock(pg);
 	}
@@ -794,6 +876,21 @@ int upager_unpin(upager_t *p, void *addr, size_t length)
 size_t upager_page_size(upager_t *p)
 {
 	return pager_ok(p) ? p->page_size : 0;
+}
+
+size_t upager_region_page_size(upager_t *p, const void *addr)
+{
+	struct upager_region *r;
+	size_t ps = 0;
+
+	if (!pager_ok(p) || !addr)
+		return 0;
+	pthread_mutex_lock(&p->lock); /* the region list; no page lock taken */
+	r = upager__region_find(p, addr);
+	if (r)
+		ps = r->page_size;
+	pthread_mutex_unlock(&p->lock);
+	return ps;
 }
 
 const char *upager_strerror(int err)

@@ -7,7 +7,8 @@
  *
  * A major fault on the page a sequential stream reaches next (the page
  * after the last run read) grows the window: 4 pages, then doubling up to
- * the pager's readahead.  A fault elsewhere resets it to 0 (random access
+ * the region's readahead (the pager's unless upager_map_params() set one).
+ * A fault elsewhere resets it to 0 (random access
  * reads just the page).  UPAGER_ADV_SEQUENTIAL starts at the full window,
  * UPAGER_ADV_RANDOM turns read-ahead off.
  *
@@ -34,7 +35,7 @@
  */
 unsigned upager__ra_window(struct upager_region *r, uint64_t idx)
 {
-	unsigned max = r->pager->readahead, w;
+	unsigned max = r->readahead, w;
 	int advice = atomic_load_explicit(&r->advice, memory_order_relaxed);
 
 	if (max == 0 || advice == UPAGER_ADV_RANDOM)
@@ -66,7 +67,7 @@ void upager__readahead_hit(struct upager_region *r, uint64_t idx, uint32_t f)
 	if (!(f & PG_RA_MARK))
 		return;
 	page_clear(&r->pages[idx], PG_RA_MARK);
-	for (uint64_t j = idx; j-- > 0 && idx - j <= p->readahead;) {
+	for (uint64_t j = idx; j-- > 0 && idx - j <= r->readahead;) {
 		uint32_t old = atomic_fetch_and(&r->pages[j].flags, ~(uint32_t)PG_READAHEAD);
 		if (!(old & PG_READAHEAD))
 			break;

@@ -123,8 +123,8 @@ struct upager_region *upager__region_range(struct upager *p, const void *addr, s
 	off = (uintptr_t)addr - (uintptr_t)r->base;
 	if (length > r->map_len - off)
 		return NULL;
-	*first = off >> p->page_shift;
-	*last = (off + length - 1) >> p->page_shift;
+	*first = off >> r->page_shift;
+	*last = (off + length - 1) >> r->page_shift;
 	return r;
 }
 

@@ -2,9 +2,10 @@
  * stats.c - counters, the fault-time and refault-distance histograms, the
  * working set estimate, and their text form.
  *
- * SIGNAL CONTEXT: upager__stat_resident(), upager__stat_fault_time(),
- * upager__stat_refault() and upager__now_ns() run in the SIGSEGV handler:
- * atomics and clock_gettime (vDSO, async-signal-safe) only.
+ * SIGNAL CONTEXT: upager__stat_resident(), upager__stat_dirty(),
+ * upager__stat_pinned(), upager__stat_fault_time(), upager__stat_refault()
+ * and upager__now_ns() run in the SIGSEGV handler: atomics and
+ * clock_gettime (vDSO, async-signal-safe) only.
  *
  * Owns: the counters' arithmetic, the histograms, the working set
  * estimate and the thrashing verdict, their text form (upager_stats,
@@ -82,17 +83,44 @@ int upager__write_all(int fd, const char *buf, size_t len)
 	return rc;
 }
 
-void upager__stat_resident(struct upager *p, int64_t delta)
+/* Raise *@peak to @now if it is higher. */
+static void peak_update(_Atomic uint64_t *peak, int64_t now)
 {
-	int64_t now = atomic_fetch_add_explicit(&p->stats.nr_resident, delta,
-	                                        memory_order_relaxed) + delta;
-	uint64_t peak = atomic_load_explicit(&p->stats.nr_resident_peak, memory_order_relaxed);
+	uint64_t old = atomic_load_explicit(peak, memory_order_relaxed);
 
-	while (now > 0 && (uint64_t)now > peak &&
-	       !atomic_compare_exchange_weak_explicit(&p->stats.nr_resident_peak, &peak,
-	                                              (uint64_t)now, memory_order_relaxed,
-	                                              memory_order_relaxed))
+	while (now > 0 && (uint64_t)now > old &&
+	       !atomic_compare_exchange_weak_explicit(peak, &old, (uint64_t)now,
+	                                              memory_order_relaxed, memory_order_relaxed))
 		;
+}
+
+/* @pages pages of @units units each became resident (negative: went). */
+void upager__stat_resident(struct upager *p, int64_t pages, uint32_t units)
+{
+	int64_t now = atomic_fetch_add_explicit(&p->stats.nr_resident, pages,
+	                                        memory_order_relaxed) + pages;
+	int64_t du = pages * (int64_t)units;
+	int64_t now_units = atomic_fetch_add_explicit(&p->stats.resident_units, du,
+	                                              memory_order_relaxed) + du;
+
+	peak_update(&p->stats.nr_resident_peak, now);
+	peak_update(&p->stats.resident_units_peak, now_units);
+}
+
+/* @pages pages of @units units each became dirty (negative: clean). */
+void upager__stat_dirty(struct upager *p, int64_t pages, uint32_t units)
+{
+	atomic_fetch_add_explicit(&p->stats.nr_dirty, pages, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->stats.dirty_units, pages * (int64_t)units,
+	                          memory_order_relaxed);
+}
+
+/* @pages pages of @units units each became pinned (negative: unpinned). */
+void upager__stat_pinned(struct upager *p, int64_t pages, uint32_t units)
+{
+	atomic_fetch_add_explicit(&p->stats.nr_pinned, pages, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->stats.pinned_units, pages * (int64_t)units,
+	                          memory_order_relaxed);
 }
 
 void upager__stat_fault_time(struct upager *p, uint64_t ns)
@@ -159,11 +187,11 @@ static uint64_t workingset_pages(struct upager *p, const struct upager_stats *s)
 	if (b < 0)
 		return s->nr_resident_peak;
 	sum = atomic_load_explicit(&p->stats.refault_dist_sum[b], memory_order_relaxed);
-	est = p->nframes + (sum + h[b] / 2) / h[b];
+	est = s->nr_frames + (sum + h[b] / 2) / h[b];
 	/* The cap; never below the frames (counters read one at a time may
 	 * disagree a little). */
 	if (est > distinct)
-		est = distinct > p->nframes ? distinct : p->nframes;
+		est = distinct > s->nr_frames ? distinct : s->nr_frames;
 	return est;
 }
 
@@ -183,7 +211,12 @@ static void stats_read(struct upager *p, struct upager_stats *s)
 	s->nr_resident_peak = atomic_load(&p->stats.nr_resident_peak);
 	s->nr_dirty = nonneg(atomic_load(&p->stats.nr_dirty));
 	s->nr_pinned = nonneg(atomic_load(&p->stats.nr_pinned));
-	s->nr_frames = p->nframes;
+	s->nr_frames = p->memory_limit / p->page_size;
+	s->nr_resident_bytes = nonneg(atomic_load(&p->stats.resident_units)) << p->unit_shift;
+	s->nr_resident_bytes_peak = atomic_load(&p->stats.resident_units_peak) << p->unit_shift;
+	s->nr_dirty_bytes = nonneg(atomic_load(&p->stats.dirty_units)) << p->unit_shift;
+	s->nr_pinned_bytes = nonneg(atomic_load(&p->stats.pinned_units)) << p->unit_shift;
+	s->memory_limit = p->memory_limit;
 	for (unsigned i = 0; i < UPAGER_HIST_BUCKETS; i++)
 		s->fault_ns_hist[i] = atomic_load_explicit(&p->stats.fault_ns_hist[i],
 		                                           memory_order_relaxed);
@@ -268,7 +301,7 @@ int upager_print_stats(upager_t *p, int fd)
 	if (rc < 0)
 		return rc;
 #define OUT(...) n += snprintf(buf + n, sizeof(buf) - (size_t)n, __VA_ARGS__)
-	OUT("upager statistics (page size %zu bytes, %llu frames)\n", p->page_size,
+	OUT("upager statistics (page size %zu bytes, %llu frames of it)\n", p->page_size,
 	    (unsigned long long)s.nr_frames);
 #define X(name, help) OUT("  %-20s %14llu  %s\n", #name, (unsigned long long)s.name, help);
 	UPAGER_COUNTERS(X)
@@ -283,6 +316,16 @@ int upager_print_stats(upager_t *p, int fd)
 	    "pinned pages now");
 	OUT("  %-20s %14llu  %s\n", "workingset_bytes", (unsigned long long)s.workingset_bytes,
 	    "estimated working set, bytes");
+	OUT("  %-20s %14llu  %s\n", "nr_resident_bytes", (unsigned long long)s.nr_resident_bytes,
+	    "bytes resident now");
+	OUT("  %-20s %14llu  %s\n", "nr_resident_bytes_peak",
+	    (unsigned long long)s.nr_resident_bytes_peak, "most bytes resident at once");
+	OUT("  %-20s %14llu  %s\n", "nr_dirty_bytes", (unsigned long long)s.nr_dirty_bytes,
+	    "bytes of dirty pages now");
+	OUT("  %-20s %14llu  %s\n", "nr_pinned_bytes", (unsigned long long)s.nr_pinned_bytes,
+	    "bytes of pinned pages now");
+	OUT("  %-20s %14llu  %s\n", "memory_limit", (unsigned long long)s.memory_limit,
+	    "bytes");
 	OUT("  fault time: p50 < %llu ns, p99 < %llu ns, max < %llu ns\n",
 	    (unsigned long long)hist_quantile(&s, 0.5), (unsigned long long)hist_quantile(&s, 0.99),
 	    (unsigned long long)hist_quantile(&s, 1.0));

@@ -20,6 +20,19 @@ long upager__page_state(struct upager *p, const void *addr)
 	return upager_residency(p, (void *)addr, 1, &state) == 0 ? (long)state : -1;
 }
 
+int upager__region_direct_io(struct upager *p, const void *addr)
+{
+	struct upager_region *r;
+	int direct = -1;
+
+	pthread_mutex_lock(&p->lock); /* the region list */
+	r = upager__region_find(p, addr);
+	if (r)
+		direct = r->direct_fd >= 0;
+	pthread_mutex_unlock(&p->lock);
+	return direct;
+}
+
 long upager__clear_references(struct upager *p)
 {
 	long n = 0;

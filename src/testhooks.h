@@ -56,6 +56,13 @@ struct upager;
 long upager__page_state(struct upager *pager, const void *addr);
 
 /*
+ * upager__region_direct_io() - 1 if the region of @pager holding @addr
+ * reads and writes its file with O_DIRECT (a descriptor opened with it;
+ * whole pages go through it), 0 if buffered, -1 if @addr is in no region.
+ */
+int upager__region_direct_io(struct upager *pager, const void *addr);
+
+/*
  * upager__clear_references() - the Clock hand's first visit to every
  * resident page of @pager: references cleared (access revoked), nothing
  * evicted.  Returns the pages it cleared.

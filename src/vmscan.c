@@ -12,16 +12,21 @@
  * (upager__frame_alloc), and granting access within the VMA budget
  * (upager__grant_access).
  * Calls: writeback.c (batches of dirty pages), mprotect.c (protection
- * changes, the punch), frame.c (free slots), region.c (the region of a
- * frame), workingset.c (shadows of evicted pages), page.c, stats.c,
- * inject.c.
+ * changes, the punch), frame.c (free slots and units), region.c (the
+ * region of a frame), workingset.c (shadows of evicted pages), page.c,
+ * stats.c, inject.c.
  *
- * The frame table has memory_limit / page_size slots; a resident page owns
- * exactly one, so resident memory never exceeds the limit.  The Clock hand
- * is an atomic counter taken modulo the table size, so many threads can
- * sweep at once, each examining the slot it drew:
+ * Memory is a budget of units (system pages, frame.c): a resident page
+ * owns its region's r->units of them and one slot of the frame table, so
+ * resident bytes never exceed the limit whatever the regions' page sizes.
+ * A page is given memory from the free units, or else from the pages the
+ * Clock evicts for it, until their units add up to its own (a 2 MiB page
+ * may take many 16 KiB victims; a 16 KiB page takes part of a 2 MiB
+ * victim's units and leaves the rest free).  The Clock hand is an atomic
+ * counter taken modulo the table size, so many threads can sweep at once,
+ * each examining the slot it drew:
  *
- *   free slot                  -> claim it
+ *   free slot                  -> pass on (its units are in the budget)
  *   page locked/pinned         -> pass on
  *   page referenced (R or RW)  -> revoke access (PROT_NONE): the reference
  *                                 bit is cleared, the next touch is a minor
@@ -29,7 +34,8 @@
  *   unreferenced, dirty        -> lock, batch; the batch is written back in
  *                                 one submission, then those frames freed
  *   unreferenced, clean        -> evict: punch the page out of the memfd
- *                                 (frees its memory) and take the frame
+ *                                 (frees its memory), take its units and,
+ *                                 if they complete the page's, its frame
  *
  * Every page the hand evicts leaves a shadow (workingset.c), so that its
  * refault, if it comes, is recognised; flushes that evict at the
@@ -39,8 +45,9 @@
  * freed: after one turn, its turns revoke and evict a referenced page in
  * the same visit (a bounded second chance), and when every frame is busy
  * with other threads it sleeps on the release event (page.c).  It fails
- * only when two turns found every frame pinned or holding a page whose
- * write-back failed.  See upager__frame_alloc() and docs/design.md.
+ * only when two turns found so much memory pinned or holding pages whose
+ * write-back failed that the page cannot fit in the rest.  See
+ * upager__frame_alloc() and docs/design.md.
  *
  * Protections and the VMA bound: upager__grant_access() keeps the number
  * of accessible pages in the process under upager__vma_budget() by clearing
@@ -203,16 +210,78 @@ struct wb_batch {
 };
 
 /*
- * Write back the batch of locked, unreferenced dirty pages, evict those
- * written, and unlock all.  If @owner is non-zero, the first frame freed
- * goes to @owner (returned in *@got, true); the others become free slots.
+ * An allocation under way: the page that wants memory, the units it still
+ * lacks, and what the current turn of the hand found.  Units of the pages
+ * its turns evict go to it (held) until it has the units of its page, so
+ * that no other thread takes them in between: a demanded page of any size
+ * gets the memory its own turns free.
  */
-static bool wb_flush(struct upager *p, struct wb_batch *b, uint64_t owner, uint32_t *got)
-{
-	bool taken = false;
+struct alloc {
+	uint64_t owner;   /* frame_owner() of the page */
+	uint32_t need;    /* units of the page */
+	uint32_t held;    /* units taken from victims, not yet the page's */
+	uint32_t frame;   /* the page's frame, once done */
+	bool done;        /* the page has its units and its frame */
+	/* what the current turn found */
+	bool progress;    /* a reference cleared, or units gained */
+	uint64_t stuck;   /* units of pinned pages, of pages whose protection
+	                     cannot change, and of failed write-backs */
+};
 
-	if (!b->n)
+/* Victim frame @fi (still owned) was evicted and its @units are free: they
+ * go to @a until it has enough, and the frame too when they complete it;
+ * the rest to the budget. */
+static void gain(struct upager *p, struct alloc *a, uint32_t fi, uint32_t units)
+{
+	if (!a || a->done) {
+		upager__frame_free(p, fi, units);
+		return;
+	}
+	a->progress = true;
+	a->held += units;
+	if (a->held < a->need) {
+		upager__frame_free(p, fi, 0); /* the slot goes; the units are ours */
+		return;
+	}
+	atomic_store(&p->frames[fi].owner, a->owner);
+	if (a->held > a->need)
+		upager__units_put(p, a->held - a->need);
+	a->held = 0;
+	a->frame = fi;
+	a->done = true;
+}
+
+/* Complete @a from the free units if there are enough, and take a slot. */
+static bool take_free(struct upager *p, struct alloc *a)
+{
+	if (a->done)
+		return true;
+	if (!upager__units_take(p, a->need - a->held))
 		return false;
+	a->held = 0;
+	a->frame = upager__frame_claim(p, a->owner);
+	a->done = true;
+	return true;
+}
+
+/* Give the units @a holds back to the budget (it gives up, or waits). */
+static void release_held(struct upager *p, struct alloc *a)
+{
+	if (a->held) {
+		upager__units_put(p, a->held);
+		a->held = 0;
+	}
+}
+
+/*
+ * Write back the batch of locked, unreferenced dirty pages, evict those
+ * written, and unlock all.  The units of the pages freed go to @a (NULL:
+ * to the budget) as gain() says.
+ */
+static void wb_flush(struct upager *p, struct wb_batch *b, struct alloc *a)
+{
+	if (!b->n)
+		return;
 	upager__writeback_locked(p, b->rs, b->idxs, b->n, b->results);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct upager_region *r = b->rs[i];
@@ -221,42 +290,36 @@ static bool wb_flush(struct upager *p, struct wb_batch *b, uint64_t owner, uint3
 		if (b->results[i] == 0 && !(page_flags(pg) & (PG_DIRTY | PG_ACCESS))) {
 			upager__evict_locked(r, b->idxs[i]);
 			STAT_INC(p, writeback_evict);
-			if (owner && !taken) {
-				atomic_store(&p->frames[b->frames[i]].owner, owner);
-				*got = b->frames[i];
-				taken = true;
-			} else {
-				upager__frame_free(p, b->frames[i]);
-			}
+			gain(p, a, b->frames[i], r->units);
 			upager__workingset_eviction(p, pg);
+		} else if (a && b->results[i] != 0) {
+			a->stuck += r->units;
 		}
 		upager__page_unlock(pg);
 	}
 	b->n = 0;
-	return taken;
 }
 
 
-/* What a visit of the hand, or a turn, found: the caller's decision to
- * retry, wait or give up.  Ordered from best to worst. */
+/* What a turn of the hand found: the caller's decision to retry, wait or
+ * give up. */
 enum sweep_result {
-	SWEEP_TOOK,     /* a frame was taken */
-	SWEEP_PROGRESS, /* a reference cleared: look again */
-	SWEEP_BUSY,     /* the frame is busy with another thread: wait for it */
-	SWEEP_STUCK,    /* pinned, or its protection cannot change, or (a
-	                   batch) every write-back failed */
-	SWEEP_QUEUED,   /* (a visit) batched for write-back: judged by the
-	                   write's result */
+	SWEEP_TOOK,     /* the page has its frame */
+	SWEEP_PROGRESS, /* a reference cleared or units gained: look again */
+	SWEEP_BUSY,     /* the memory is with other threads: wait for them */
+	SWEEP_STUCK,    /* what is pinned, cannot change protection or failed
+	                   its write-back leaves less than the page needs */
 };
 
 /*
- * One visit of the hand to slot @fi.  @urgent is the bounded second chance:
- * a referenced page loses its reference and, in the same visit, is evicted
- * (or batched for write-back) while the hand holds its lock, so no other
- * thread can re-reference it in between.
+ * One visit of the hand to slot @fi for @a.  @urgent is the bounded second
+ * chance: a referenced page loses its reference and, in the same visit, is
+ * evicted (or batched for write-back) while the hand holds its lock, so no
+ * other thread can re-reference it in between.  A free slot is passed:
+ * its units are in the budget, or with an allocation under way.
  */
-static enum sweep_result clock_visit(struct upager *p, uint32_t fi, uint64_t owner, bool urgent,
-                                     struct wb_batch *b, uint32_t *frame)
+static void clock_visit(struct upager *p, uint32_t fi, struct alloc *a, bool urgent,
+                        struct wb_batch *b)
 {
 	struct upager_frame *fr = &p->frames[fi];
 	uint64_t o = atomic_load(&fr->owner), idx;
@@ -265,33 +328,33 @@ static enum sweep_result clock_visit(struct upager *p, uint32_t fi, uint64_t own
 	enum clock_action act;
 	uint32_t f;
 
-	if (o == 0) {
-		if (atomic_compare_exchange_strong(&fr->owner, &o, owner)) {
-			atomic_fetch_sub(&p->nfree, 1);
-			*frame = fi;
-			return SWEEP_TOOK;
-		}
-		return SWEEP_BUSY; /* another thread took it: it is progressing */
-	}
-	if (!(pg = frame_page(p, o, &r, &idx)))
-		return SWEEP_BUSY; /* its region is being torn down */
+	if (o == 0 || !(pg = frame_page(p, o, &r, &idx)))
+		return; /* free, or its region is being torn down */
 	STAT_INC(p, pgscan);
 	f = page_flags(pg);
 	act = upager__clock_action(f);
-	if (act == CLOCK_SKIP)
-		return page_pins(f) && !(f & PG_LOCKED) ? SWEEP_STUCK : SWEEP_BUSY;
+	if (act == CLOCK_SKIP) {
+		if (page_pins(f) && !(f & PG_LOCKED))
+			a->stuck += r->units;
+		return; /* locked: busy with another thread */
+	}
 	if (act == CLOCK_DEACTIVATE && !urgent) {
 		int rc = deactivate_slot(p, fi, o, r, idx, pg);
-		return rc > 0 ? SWEEP_PROGRESS : rc == 0 ? SWEEP_BUSY : SWEEP_STUCK;
+		if (rc > 0)
+			a->progress = true;
+		else if (rc < 0)
+			a->stuck += r->units;
+		return;
 	}
 	if (!lock_frame_page(pg, fi, o, fr))
-		return SWEEP_BUSY;
+		return;
 	act = locked_action(pg);
 	if (act == CLOCK_DEACTIVATE && urgent) {
 		/* Bounded second chance: revoke and evict in this visit. */
 		if (upager__set_access(r, idx, 1, 0) != 0) {
 			upager__page_unlock(pg);
-			return SWEEP_STUCK;
+			a->stuck += r->units;
+			return;
 		}
 		STAT_INC(p, pgdeactivate);
 		act = locked_action(pg);
@@ -302,115 +365,124 @@ static enum sweep_result clock_visit(struct upager *p, uint32_t fi, uint64_t own
 		b->idxs[b->n] = idx;
 		b->frames[b->n] = fi;
 		b->n++;
-		return SWEEP_QUEUED;
+		return;
 	case CLOCK_EVICT: {
-		/* Evict the run that starts here: one punch; this frame is
-		 * ours, the others go free. */
+		/* Evict the run that starts here with one punch; its pages sit
+		 * in slots fi, fi + 1, ... (lock_run). */
 		unsigned n = lock_run(p, r, idx, fi, CLOCK_EVICT);
 
 		upager__evict_run_locked(r, idx, n);
-		for (unsigned k = 1; k < n; k++)
-			upager__frame_free(p, r->pages[idx + k].frame);
-		/* Their shadows take the frame fields: after the frees. */
+		for (unsigned k = 0; k < n; k++)
+			gain(p, a, (uint32_t)((fi + k) % p->nframes), r->units);
+		/* Their shadows take the frame fields: after the frames went. */
 		for (unsigned k = 0; k < n; k++)
 			upager__workingset_eviction(p, &r->pages[idx + k]);
-		atomic_store(&fr->owner, owner);
 		unlock_run(r, idx, n);
-		*frame = fi;
-		return SWEEP_TOOK;
+		return;
 	}
 	default:
 		/* Changed between the look and the lock (pinned, touched). */
 		upager__page_unlock(pg);
-		return SWEEP_BUSY;
+		return;
 	}
 }
 
 /*
- * One turn of the hand (nframes slots) for @owner.  Dirty unreferenced
- * pages are batched and written in one submission when the batch is full
- * and at the end of the turn; the first frame a batch frees goes to @owner.
- * Return the best result of the turn.
+ * One turn of the hand (nframes slots) for @a.  Dirty unreferenced pages
+ * are batched and written in one submission when the batch is full and at
+ * the end of the turn; the units they free go to @a.  Between visits, @a
+ * is completed from the free units as soon as they suffice.
  *
  * The shared hand gives each thread the next slot, so while many threads
  * sweep, nframes draws of one thread are not one visit of every frame.
  * The @urgent turn, whose result may end in a failed fault, therefore
  * visits every slot once in order from where the hand stands (and moves
  * the hand past them all), so that "stuck" means every frame was looked at.
+ *
+ * Return: SWEEP_TOOK, SWEEP_PROGRESS (@a keeps what it gained), else @a's
+ * units go back to the budget and SWEEP_STUCK if the units stuck in pages
+ * leave fewer than the page needs, SWEEP_BUSY if not (the rest is with
+ * other threads: locked pages, allocations under way).
  */
-static enum sweep_result clock_turn(struct upager *p, uint64_t owner, bool urgent,
-                                    uint32_t *frame)
+static enum sweep_result clock_turn(struct upager *p, struct alloc *a, bool urgent)
 {
 	struct wb_batch b;
-	unsigned batch_max = p->nframes / 8 ? (unsigned)(p->nframes / 8) : 1;
-	enum sweep_result best = SWEEP_STUCK;
+	uint64_t npages = p->memory_limit >> p->page_shift; /* of the pager's size */
+	unsigned batch_max = npages / 8 ? (unsigned)(npages / 8) : 1;
 
 	if (batch_max > UPAGER_WB_BATCH)
 		batch_max = UPAGER_WB_BATCH;
 	uint64_t start = urgent ? atomic_fetch_add_explicit(&p->hand, p->nframes,
 	                                                    memory_order_relaxed) : 0;
 
+	a->progress = false;
+	a->stuck = 0;
 	b.n = 0;
-	for (size_t scanned = 0; scanned < p->nframes; scanned++) {
+	for (size_t scanned = 0; scanned < p->nframes && !a->done; scanned++) {
 		uint32_t fi = urgent ? (uint32_t)((start + scanned) % p->nframes) : hand_advance(p);
-		enum sweep_result res = clock_visit(p, fi, owner, urgent, &b, frame);
 
-		if (res == SWEEP_TOOK) {
-			wb_flush(p, &b, 0, NULL);
-			return SWEEP_TOOK;
-		}
-		if (res == SWEEP_QUEUED) {
-			if (b.n < batch_max)
-				continue;
-			if (wb_flush(p, &b, owner, frame))
-				return SWEEP_TOOK;
-			res = SWEEP_STUCK; /* every write of the batch failed */
-		}
-		if (res < best)
-			best = res;
+		clock_visit(p, fi, a, urgent, &b);
+		if (b.n >= batch_max)
+			wb_flush(p, &b, a);
+		if (!a->done && atomic_load_explicit(&p->free_units, memory_order_relaxed) >=
+		                        (int64_t)(a->need - a->held))
+			take_free(p, a);
 	}
-	if (wb_flush(p, &b, owner, frame))
+	wb_flush(p, &b, a);
+	if (a->done)
 		return SWEEP_TOOK;
-	return best;
+	if (a->progress)
+		return SWEEP_PROGRESS;
+	release_held(p, a);
+	return a->stuck + a->need > p->nunits ? SWEEP_STUCK : SWEEP_BUSY;
 }
 
 /**
- * upager__frame_alloc() - take a frame for the page @owner, evicting with
- * the Clock algorithm when none is free.
+ * upager__frame_alloc() - take the memory of a page: its units of the
+ * budget and a frame, evicting with the Clock algorithm when the free
+ * units do not suffice.
  * @p:      the pager.
  * @owner:  frame_owner() of the page that will hold it (locked by caller,
  *          not resident).
+ * @units:  the page's units (its region's r->units).
  * @frame:  out: the slot.
- * @demand: the page was demanded by a fault, pin or sync: wait until a
- *          frame can be had.  Without it (read-ahead, WILLNEED), take a free
- *          frame or one turn's clean victim, never wait, and take nothing
- *          while a demanded page waits for a frame.
+ * @demand: the page was demanded by a fault, pin or sync: wait until its
+ *          memory can be had.  Without it (read-ahead, WILLNEED), take free
+ *          units or one turn's clean victims, never wait, and take nothing
+ *          while a demanded page waits for memory.
  *
- * The demanded page's search, in order: a free frame; one turn of the
+ * The demanded page's search, in order: the free units; one turn of the
  * Clock (referenced pages lose their reference, unreferenced ones are
- * evicted, dirty ones written back in a batch first); then turns with a
- * bounded second chance: a referenced page under the hand is revoked and
- * evicted in the same visit, so every unlocked, unpinned page is a victim
- * and no thread can starve while others re-reference pages.  When a turn
- * finds every frame busy (its page locked by another thread's I/O or
- * eviction), the thread sleeps until a page lock or a frame is released
+ * evicted, dirty ones written back in a batch first), whose evictions give
+ * their units to this page until it has enough; then turns with a bounded
+ * second chance: a referenced page under the hand is revoked and evicted
+ * in the same visit, so every unlocked, unpinned page is a victim and no
+ * thread can starve while others re-reference pages.  A turn that gained
+ * nothing gives its units back (so that threads that each hold part of
+ * what they need cannot block each other) and, when the memory is with
+ * other threads (pages locked for their I/O or eviction, allocations under
+ * way), the thread sleeps until a page lock, a frame or units are released
  * (page.c, release events), then turns again.
  *
- * It gives up only when two turns in a row found every frame it could use
- * pinned or holding a dirty page whose write-back failed; the caller raises
- * SIGBUS for a fault (counted in sigbus_nomem) and the write error stays
- * on the page for upager_sync() to report.
+ * It gives up only when two turns in a row found so many units in pages
+ * that are pinned or hold a dirty page whose write-back failed that fewer
+ * than @units remain for anything else; the caller raises SIGBUS for a
+ * fault (counted in sigbus_nomem) and the write error stays on the page
+ * for upager_sync() to report.  With one page size that is "every frame".
  *
  * Waiting is safe: the caller holds only the lock of its own page, which
- * is not resident and owns no frame, and every page lock that makes a frame
- * busy is held by a thread that does not wait for frames while holding it
- * (the Clock takes page locks with try-lock only).
+ * is not resident and owns no frame and (while it sleeps) no units, and
+ * every page lock that makes a frame busy is held by a thread that does
+ * not wait for frames while holding it (the Clock takes page locks with
+ * try-lock only).
  *
- * Return: 0, -EAGAIN (not @demand: no frame without waiting), or -ENOMEM
+ * Return: 0, -EAGAIN (not @demand: no memory without waiting), or -ENOMEM
  * (nothing can be evicted).
  */
-int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool demand)
+int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t units, uint32_t *frame,
+                        bool demand)
 {
+	struct alloc a = { .owner = owner, .need = units };
 	enum sweep_result res;
 	unsigned stuck = 0;
 	bool waiting = false;
@@ -418,13 +490,15 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 
 	if (!demand && atomic_load_explicit(&p->frame_waiters, memory_order_relaxed))
 		return -EAGAIN; /* the last frames are for the demanded page */
-	if (upager__frame_take_free(p, owner, frame))
-		return 0;
-	res = clock_turn(p, owner, false, frame);
+	if (take_free(p, &a))
+		goto took;
+	res = clock_turn(p, &a, false);
 	if (res == SWEEP_TOOK)
-		return 0;
-	if (!demand)
+		goto took;
+	if (!demand) {
+		release_held(p, &a);
 		return -EAGAIN;
+	}
 	for (;;) {
 		uint32_t seen = 0;
 		bool armed = false; /* seen was read before this look */
@@ -440,9 +514,9 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 			seen = upager__release_wait_begin();
 			armed = true;
 		}
-		if (upager__frame_take_free(p, owner, frame))
+		if (take_free(p, &a))
 			break;
-		res = clock_turn(p, owner, true, frame);
+		res = clock_turn(p, &a, true);
 		if (res == SWEEP_TOOK)
 			break;
 		if (res == SWEEP_STUCK) {
@@ -460,7 +534,11 @@ int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t *frame, bool 
 		upager__release_wait_end();
 		atomic_fetch_sub(&p->frame_waiters, 1);
 	}
-	return rc;
+	if (rc)
+		return rc;
+took:
+	*frame = a.frame;
+	return 0;
 }
 
 /**

@@ -9,8 +9,8 @@
  * fixed queue (a full queue drops new advice: it is a hint), and pages each
  * range in with the same code as a major fault, inside the region gate,
  * leaving the pages inaccessible and marked read-ahead, so the first touch
- * is a cheap minor fault.  It reads at most nframes - pinned - pin_reserve
- * pages per request, so it never evicts its own work, and never waits for
+ * is a cheap minor fault.  It reads at most the unpinned memory less the
+ * pin reserve per request, so it never evicts its own work, and never waits for
  * a frame (upager__frame_alloc without demand).  upager_unmap() drains the
  * requests of a region before tearing it down.
  *
@@ -33,15 +33,15 @@
 static void willneed(struct upager *p, const struct willneed_req *q)
 {
 	struct upager_region *r = q->region;
-	int64_t pinned = atomic_load(&p->stats.nr_pinned);
+	int64_t pinned = atomic_load(&p->stats.pinned_units);
 	uint64_t used = (uint64_t)(pinned > 0 ? pinned : 0) + p->pin_reserve;
-	uint64_t budget = p->nframes > used ? p->nframes - used : 0;
+	uint64_t budget = (p->nunits > used ? p->nunits - used : 0) / r->units; /* pages */
 
 	upager__gate_read_enter();
 	for (uint64_t idx = q->first; idx < q->first + q->count && budget > 0; idx++) {
 		struct upager_page *pg = &r->pages[idx];
 		uint64_t left = q->first + q->count - idx - 1;
-		unsigned ra = left > p->readahead ? p->readahead : (unsigned)left;
+		unsigned ra = left > r->readahead ? r->readahead : (unsigned)left;
 		int n;
 
 		if (p->wstop)
@@ -102,7 +102,7 @@ static unsigned background_writeback(struct upager *p)
 	size_t scanned = 0;
 
 	while (scanned < p->nframes && !p->wstop && !upager__writeback_paused() &&
-	       atomic_load(&p->stats.nr_dirty) > (int64_t)p->dirty_low) {
+	       atomic_load(&p->stats.dirty_units) > (int64_t)p->dirty_low) {
 		unsigned n = 0;
 
 		upager__gate_read_enter();
@@ -190,7 +190,7 @@ static void *worker_main(void *arg)
 		/* Write back while that makes progress; when every dirty page
 		 * is still referenced, sleep until a kick or the next tick
 		 * rather than sweep again at once. */
-		if (atomic_load(&p->stats.nr_dirty) > (int64_t)p->dirty_high &&
+		if (atomic_load(&p->stats.dirty_units) > (int64_t)p->dirty_high &&
 		    background_writeback(p) > 0)
 			continue;
 		atomic_store(&p->wb_kicked, 0);

@@ -89,7 +89,9 @@ void upager__workingset_refault(struct upager *p, struct upager_page *pg, uint32
 	distance = age - pg->frame; /* mod 2^32: right across a wrap */
 	page_clear(pg, PG_SHADOW);
 	STAT_INC(p, workingset_refault);
-	if (distance <= p->nframes)
+	/* The memory in pages of the pager's size (p->nframes counts units);
+	 * with regions of other page sizes, a page of any size counts one. */
+	if (distance <= p->memory_limit >> p->page_shift)
 		STAT_INC(p, workingset_activate);
 	upager__stat_refault(p, distance);
 }

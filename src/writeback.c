@@ -61,8 +61,7 @@
 void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
                          struct io_req *req)
 {
-	struct upager *p = r->pager;
-	uint64_t off = idx << p->page_shift;
+	uint64_t off = idx << r->page_shift;
 	bool scratch = r->kind != REGION_SHARED &&
 	               (write || (page_flags(&r->pages[idx]) & PG_BACKED));
 
@@ -73,12 +72,12 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 		req->fd = r->scratch_fd;
 		req->alt_fd = -1;
 		req->off = (off_t)(r->memfd_offset + off);
-		req->len = p->page_size;
+		req->len = r->page_size;
 		return;
 	}
 	req->off = r->file_offset + (off_t)off;
-	req->len = r->length - off < p->page_size ? r->length - off : p->page_size;
-	req->fd = (r->direct_fd >= 0 && req->len == p->page_size) ? r->direct_fd : r->fd;
+	req->len = r->length - off < r->page_size ? r->length - off : r->page_size;
+	req->fd = (r->direct_fd >= 0 && req->len == r->page_size) ? r->direct_fd : r->fd;
 	req->alt_fd = req->fd == r->direct_fd ? r->fd : -1;
 }
 
@@ -117,7 +116,7 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 
 		upager__page_source(rs[i], idxs[i], true, &q);
 		if (nreq && rs[i] == rs[i - 1] && idxs[i] == idxs[i - 1] + 1 &&
-		    mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % p->page_size == 0) {
+		    mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % rs[i]->page_size == 0) {
 			reqs[nreq - 1].len += q.len;
 		} else {
 			reqs[nreq++] = q;
@@ -131,12 +130,13 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 	 * thread is writing from is harmless: its copy faults it back. */
 	for (unsigned i = 0; i < nreq; i++) {
 		struct upager_region *r = rs[0];
-		char *lo = (char *)reqs[i].buf, *hi = lo + ALIGN_PAGE(reqs[i].len, p->page_size);
+		char *lo = (char *)reqs[i].buf, *hi;
 
 		for (unsigned k = 0; k < n; k++)
 			if ((char *)reqs[i].buf >= rs[k]->alias &&
 			    (char *)reqs[i].buf < rs[k]->alias + rs[k]->map_len)
 				r = rs[k];
+		hi = lo + ALIGN_PAGE(reqs[i].len, r->page_size);
 		lo = r->alias + ((size_t)(lo - r->alias) & ~(FAULT_AROUND_BYTES - 1));
 		hi = r->alias + ALIGN_PAGE((size_t)(hi - r->alias), FAULT_AROUND_BYTES);
 		if (hi > r->alias + r->map_len)
@@ -153,7 +153,7 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 			uint32_t clear = PG_WB_ERROR;
 			if (!page_pins(page_flags(pg))) {
 				clear |= PG_DIRTY;
-				atomic_fetch_sub(&p->stats.nr_dirty, 1);
+				upager__stat_dirty(p, -1, r->units);
 			}
 			page_clear(pg, clear);
 			if (r->kind != REGION_SHARED)
@@ -193,7 +193,7 @@ static bool evict_now(struct upager_region *r, uint64_t idx)
 		return false;
 	uint32_t fi = pg->frame;
 	upager__evict_locked(r, idx);
-	upager__frame_free(r->pager, fi);
+	upager__frame_free(r->pager, fi, r->units);
 	return true;
 }
 
@@ -305,13 +305,17 @@ int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last, 
 	return err ? err : busy;
 }
 
-/* A store made locked page @pg dirty.  Past dirty_high, kick the
- * background write-back (once until it has run). */
-void upager__mark_dirty(struct upager *p, struct upager_page *pg, uint32_t f)
+/* A store made locked page @pg of @r dirty.  Past dirty_high (units),
+ * kick the background write-back (once until it has run). */
+void upager__mark_dirty(struct upager_region *r, struct upager_page *pg, uint32_t f)
 {
+	struct upager *p = r->pager;
+
 	if (!(f & PG_DIRTY)) {
 		page_set(pg, PG_DIRTY);
-		if (atomic_fetch_add(&p->stats.nr_dirty, 1) + 1 > (int64_t)p->dirty_high &&
+		upager__stat_dirty(p, 1, r->units);
+		if (atomic_load_explicit(&p->stats.dirty_units, memory_order_relaxed) >
+		            (int64_t)p->dirty_high &&
 		    !atomic_exchange(&p->wb_kicked, 1))
 			upager__kick_thread(p);
 	}

@@ -191,8 +191,8 @@ static void dump_parse(struct dump *d, char *text, size_t nframes)
 			}
 		}
 		if (sscanf(line,
-		           "frames: %llu of %zu bytes, %llu free, %llu in use (%llu referenced, "
-		           "%llu dirty, %llu pinned); Clock hand at frame %llu",
+		           "frames: %llu, one per %zu bytes of the limit, %llu free, %llu in use "
+		           "(%llu referenced, %llu dirty, %llu pinned); Clock hand at frame %llu",
 		           &a, &psz, &b, &c, &e, &f, &g, &h) == 8) {
 			d->fr.found = 1;
 			d->fr.total = a;
