@@ -528,8 +528,10 @@ UPAGER_API int upager_advise(upager_t *pager, void *addr, size_t length, int adv
  * inaccessible page, or to latency-critical code.
  *
  * Return: 0, -EINVAL (NULL @pager, @length 0, range outside one region),
- * -ENOMEM (pinning would leave fewer than max(2, frames / 8) frames
- * unpinned; nothing is pinned), -EIO or another negative errno of a failed
+ * -ENOMEM (pinning would leave unpinned fewer bytes than the larger of an
+ * eighth of the memory limit, at least two pages of the pager's page size,
+ * and two pages of the largest page size among the pager's regions; pins
+ * are counted in bytes; nothing is pinned), -EIO or another negative errno of a failed
  * read (nothing is pinned).
  */
 UPAGER_API int upager_pin(upager_t *pager, void *addr, size_t length);
