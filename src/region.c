@@ -42,7 +42,8 @@ static unsigned region_cap = 8191;
 /*
  * upager__region_limits() - set the budgets from vm.max_map_count.  Each
  * region costs 3 VMAs at rest (app view, alias, descriptors), and its
- * accessible pages at most 2 each.  Budgets of max/4 accessible pages and
+ * accessible pages at most 2 each, whatever the region's page size (a
+ * VMA is a run of pages, of any bytes; mprotect.c counts pages).  Budgets of max/4 accessible pages and
  * max/8 regions (at most UPAGER_MAX_REGIONS) keep upager under
  * 2 * max/4 + 3 * max/8 = 7/8 of the limit, leaving the rest to the
  * application.
