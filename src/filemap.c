@@ -158,14 +158,6 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		rc = upager__io_read_frames(p, req.fd, req.alt_fd, req.off, req.len,
 		                            (off_t)(r->memfd_offset + (idx << r->page_shift)),
 		                            &got);
-		if (rc == -EAGAIN) {
-			/* Every bounce buffer is in use: read into the alias
-			 * view, then drop its page-table entries, so that each
-			 * frame stays mapped (and counted in RSS) once. */
-			rc = upager__io_run(p, &req, 1);
-			got = req.got;
-			madvise(page_alias(r, idx), (size_t)n << r->page_shift, MADV_DONTNEED);
-		}
 		if (rc < 0) {
 			STAT_INC(p, io_errors);
 			drop_run(r, idx, n, false);

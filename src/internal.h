@@ -57,13 +57,15 @@
  *            of the pager's memfd (region base + page offset), so that
  *            neighbouring pages with equal protection merge into one
  *            kernel VMA.
- *   app view the application's mapping of the memfd; its protection per
- *            page encodes the reference and dirty tracking:
- *              PROT_NONE   not resident, or resident and unreferenced
+ *   app view the application's mapping of the memfd, the only mapping of
+ *            the frames; its protection per page (a guard marker or the
+ *            VMA's protection: mprotect.c) encodes the reference and dirty
+ *            tracking:
+ *              no access   not resident, or resident and unreferenced
  *              PROT_READ   resident, referenced, clean (or read-only map)
  *              PROT_RW     resident, referenced, dirty
- *   alias    a second mapping of the same memfd range, always read-write:
- *            all I/O targets it, never the app view.
+ *            All I/O copies frames with pread/pwrite on the memfd through
+ *            a ring's bounce buffer (io.c), never through a mapping.
  *
  * Locking: each page has a lock bit in its flags word (PG_LOCKED), taken
  * by whoever changes the page's residency or protection; waiters sleep on
@@ -128,6 +130,8 @@ enum {
 	PG_WB_ERROR = 1u << 9,  /* the last write-back failed */
 	PG_SHADOW = 1u << 10,   /* not resident; @frame holds its shadow
 	                           (workingset.c) */
+	PG_VMA_W = 1u << 11,    /* in a guarded chunk: the app view's VMA is
+	                           read-write at this page (mprotect.c) */
 	PG_PIN_SHIFT = 16,      /* pin count in bits 16..31 */
 };
 #define PG_PIN_ONE (1u << PG_PIN_SHIFT)
@@ -191,7 +195,6 @@ struct upager_region {
 	enum region_kind kind;
 	bool writable;             /* PROT_WRITE was asked for */
 	char *base;                /* app view, map_len bytes */
-	char *alias;               /* alias view, always read-write */
 	size_t page_size;          /* bytes per page of this region */
 	unsigned page_shift;       /* log2 of page_size */
 	uint32_t units;            /* budget units per page (page_size >>
@@ -209,6 +212,13 @@ struct upager_region {
 	bool has_range;            /* memfd_offset was allocated */
 	struct upager_page *pages; /* npages descriptors, sparse mmap */
 	size_t pages_bytes;        /* bytes of that mapping */
+	_Atomic uint32_t *chunks;  /* guard-marker state per chunk of the app
+	                              view (mprotect.c), sparse mmap; NULL:
+	                              mprotect only */
+	size_t chunks_bytes;       /* bytes of that mapping */
+	unsigned chunk_shift;      /* log2 of pages per chunk */
+	_Atomic int64_t vma_cost;  /* this region's share of the VMA budget
+	                              (mprotect.c) */
 	void *ticket;              /* libsigsegv dispatcher registration */
 	_Atomic int advice;        /* UPAGER_ADV_NORMAL/RANDOM/SEQUENTIAL */
 	_Atomic uint64_t ra_next;  /* page a sequential stream touches next */
@@ -243,9 +253,10 @@ struct io_req {
 	int alt_fd; /* buffered descriptor of the same file for finishing a
 	               short O_DIRECT transfer at an unaligned offset, or -1 */
 	bool write;
-	void *buf;
+	void *buf;  /* the bytes (io.c points it into a bounce buffer) */
 	size_t len;
 	off_t off;
+	off_t moff; /* bytes into the pager's memfd of the frames */
 	int res; /* out: 0 or negative errno */
 	size_t got; /* out, on success: bytes transferred; a read that met end
 	               of file got fewer than len (the rest zero-filled) */
@@ -253,9 +264,10 @@ struct io_req {
 
 struct upager_ring {
 	struct io_uring ring;
-	_Atomic int busy; /* try-lock; never waited for */
-	bool ready;
-	void *bounce;     /* bounce_len bytes for page-in (io.c) */
+	_Atomic int busy; /* lock of the ring and its bounce buffer (io.c) */
+	bool ready;       /* the io_uring works; else synchronous I/O */
+	void *bounce;     /* bounce_len bytes: page-in and write-back copy
+	                     the frames through it (io.c) */
 };
 
 
@@ -356,6 +368,8 @@ struct upager {
 
 	struct upager_ring rings[UPAGER_NRINGS];
 	_Atomic unsigned ring_hint;
+	_Atomic uint32_t ring_seq; /* bumped when a ring is released (io.c) */
+	_Atomic uint32_t ring_waiters;
 
 	pthread_mutex_t lock;      /* region list, memfd_next; API only */
 	struct upager_region *regions;
@@ -390,14 +404,13 @@ static inline bool pager_ok(const struct upager *p)
 	return p && p->owner_pid == atomic_load_explicit(&upager__pid, memory_order_relaxed);
 }
 
-/* Address of page @idx in the app view and in the alias view. */
+/* @x rounded up to a multiple of @a, a power of two. */
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+/* Address of page @idx in the app view. */
 static inline char *page_addr(const struct upager_region *r, uint64_t idx)
 {
 	return r->base + (idx << r->page_shift);
-}
-static inline char *page_alias(const struct upager_region *r, uint64_t idx)
-{
-	return r->alias + (idx << r->page_shift);
 }
 
 /* ---- versioned structs of the API (inline: every layer may use them) ---- */
@@ -467,6 +480,7 @@ UPAGER_HIDDEN uint64_t upager__now_ns(void);
 UPAGER_HIDDEN int upager__write_all(int fd, const char *buf, size_t len);
 
 UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
+UPAGER_HIDDEN bool upager__env_guards(void);
 UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
                                          struct upager_config *out);
 
@@ -514,6 +528,8 @@ UPAGER_HIDDEN bool upager__page_trylock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_lock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_unlock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_wait(struct upager_page *pg, uint32_t seen);
+UPAGER_HIDDEN void upager__futex_wait(_Atomic uint32_t *word, uint32_t val);
+UPAGER_HIDDEN void upager__futex_wake_all(_Atomic uint32_t *word);
 
 /*
  * Release events: a thread waiting for a frame registers with
@@ -573,12 +589,14 @@ UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame, uint32_t
 
 /* ==== layer 6: mprotect.c ================================================= */
 
+UPAGER_HIDDEN bool upager__guards_supported(void);
+UPAGER_HIDDEN void upager__region_guards_init(struct upager_region *r);
 UPAGER_HIDDEN int64_t upager__access_gain(struct upager_region *r, uint64_t idx, uint64_t n,
                                           uint32_t access);
 UPAGER_HIDDEN bool upager__access_over_budget(int64_t gained);
 UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n,
                                      uint32_t access);
-UPAGER_HIDDEN void upager__access_forget(int64_t n);
+UPAGER_HIDDEN void upager__access_forget(struct upager_region *r);
 UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n);
 
@@ -586,7 +604,7 @@ UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t id
 
 UPAGER_HIDDEN int upager__io_init(struct upager *p);
 UPAGER_HIDDEN void upager__io_exit(struct upager *p);
-UPAGER_HIDDEN int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n);
+UPAGER_HIDDEN int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n);
 UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off,
                                          size_t len, off_t moff, size_t *got);
 

@@ -79,6 +79,7 @@ void upager__io_exit(struct upager *p)
 	}
 }
 
+/* A free ring (with its bounce buffer), or NULL. */
 static struct upager_ring *ring_get(struct upager *p)
 {
 	unsigned start = atomic_fetch_add_explicit(&p->ring_hint, 1, memory_order_relaxed);
@@ -87,7 +88,7 @@ static struct upager_ring *ring_get(struct upager *p)
 		struct upager_ring *r = &p->rings[(start + k) % UPAGER_NRINGS];
 		int expect = 0;
 
-		if (!r->ready)
+		if (!r->bounce)
 			continue;
 		if (atomic_compare_exchange_strong(&r->busy, &expect, 1))
 			return r;
@@ -95,9 +96,30 @@ static struct upager_ring *ring_get(struct upager *p)
 	return NULL;
 }
 
-static void ring_put(struct upager_ring *r)
+/*
+ * Take a ring, sleeping (futex) while every ring is busy.  A holder only
+ * does I/O and memory copies, never waits for a page, so the wait ends.
+ */
+static struct upager_ring *ring_get_wait(struct upager *p)
 {
-	atomic_store_explicit(&r->busy, 0, memory_order_release);
+	for (;;) {
+		uint32_t seq = atomic_load(&p->ring_seq);
+		struct upager_ring *r = ring_get(p);
+
+		if (r)
+			return r;
+		atomic_fetch_add(&p->ring_waiters, 1);
+		upager__futex_wait(&p->ring_seq, seq);
+		atomic_fetch_sub(&p->ring_waiters, 1);
+	}
+}
+
+static void ring_put(struct upager *p, struct upager_ring *r)
+{
+	atomic_store(&r->busy, 0);
+	atomic_fetch_add(&p->ring_seq, 1);
+	if (atomic_load(&p->ring_waiters))
+		upager__futex_wake_all(&p->ring_seq);
 }
 
 /* ---- one request, synchronously ------------------------------------------ */
@@ -256,17 +278,79 @@ static int first_error(const struct io_req *reqs, unsigned n)
 	return 0;
 }
 
-int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
+/* Carry out @n requests with @ring held: io_uring, or synchronously if the
+ * ring is broken. */
+static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *reqs, unsigned n)
 {
-	struct upager_ring *ring = ring_get(p);
-
-	if (!ring) {
-		for (unsigned i = 0; i < n; i++)
-			reqs[i].res = io_finish_sync(&reqs[i], 0);
-		return first_error(reqs, n);
+	if (ring->ready) {
+		io_run_on(p, ring, reqs, n);
+		return;
 	}
-	io_run_on(p, ring, reqs, n);
-	ring_put(ring);
+	for (unsigned i = 0; i < n; i++)
+		reqs[i].res = io_finish_sync(&reqs[i], 0);
+}
+
+/* Copy @len bytes at memfd offset @moff into @buf (no mapping of the
+ * frames: see upager__io_write_frames). */
+static int memfd_copy_out(struct upager *p, char *buf, size_t len, off_t moff)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pread(p->memfd, buf + done, len - done, moff + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/**
+ * upager__io_write_frames() - write the frames of @n requests to their
+ * files, through a ring's bounce buffer, as few io_uring submissions as the
+ * buffer allows.
+ * @p:    the pager.
+ * @reqs: write requests; each gives its frames' memfd offset in ->moff and
+ *        is at most p->bounce_len bytes; ->buf is set here; ->res is set
+ *        to 0 or a negative errno.
+ * @n:    how many.
+ *
+ * The frames are copied out of the memfd with pread(2), never read
+ * through a mapping: a mapping of a frame that its eviction's punch finds
+ * mapped makes the kernel drop the app view's guard marker for that page
+ * (docs/design.md, "Guard markers").  Waits for a free ring.
+ * Async-signal-safe.
+ *
+ * Return: 0 if all succeeded, else the first error.
+ */
+int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
+{
+	struct upager_ring *ring = ring_get_wait(p);
+	size_t align = (size_t)1 << p->unit_shift; /* O_DIRECT buffers */
+
+	for (unsigned i = 0; i < n;) {
+		unsigned first = i;
+		size_t used = 0;
+		int rc = 0;
+
+		for (; i < n && used + reqs[i].len <= p->bounce_len; i++) {
+			reqs[i].buf = (char *)ring->bounce + used;
+			if (!rc)
+				rc = memfd_copy_out(p, reqs[i].buf, reqs[i].len, reqs[i].moff);
+			used += (reqs[i].len + align - 1) & ~(align - 1);
+		}
+		if (i == first) { /* larger than the buffer: a caller's bug */
+			reqs[i++].res = -EINVAL;
+			continue;
+		}
+		if (rc) {
+			for (unsigned k = first; k < i; k++)
+				reqs[k].res = rc;
+			continue;
+		}
+		ring_run(p, ring, &reqs[first], i - first);
+	}
+	ring_put(p, ring);
 	return first_error(reqs, n);
 }
 
@@ -283,31 +367,29 @@ int upager__io_run(struct upager *p, struct io_req *reqs, unsigned n)
  *        read met end of file (the bytes after it are zeros).
  *
  * Reading into a reused buffer and then writing it into the memfd costs a
- * second copy, but spares the alias view one page fault per system page and
- * the unmapping of those entries afterwards, which cost more here.  The
- * file read goes through io_uring (and the test injection); the memfd write
- * is a memory copy.
+ * second copy, but no mapping of the frames ever exists but the app view's
+ * (see upager__io_write_frames), and a mapping would cost a page fault per
+ * system page and its unmapping afterwards.  The file read goes through
+ * io_uring (and the test injection); the memfd write is a memory copy.
+ * Waits for a free ring.
  *
  * Async-signal-safe.
  *
- * Return: 0, a negative errno from the read, or -EAGAIN when no ring (and
- * so no bounce buffer) is free: the caller then reads into the alias view.
+ * Return: 0, or a negative errno from the read or the memfd write.
  */
 int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off, size_t len,
                            off_t moff, size_t *got)
 {
-	struct upager_ring *ring = ring_get(p);
+	struct upager_ring *ring = ring_get_wait(p);
 	int rc = 0;
 
 	*got = 0;
-	if (!ring)
-		return -EAGAIN;
 	for (size_t done = 0; done < len && !rc;) {
 		size_t chunk = len - done < p->bounce_len ? len - done : p->bounce_len;
 		struct io_req q = { .fd = fd, .alt_fd = alt_fd, .write = false,
 			            .buf = ring->bounce, .len = chunk, .off = off + (off_t)done };
 
-		io_run_on(p, ring, &q, 1);
+		ring_run(p, ring, &q, 1);
 		rc = q.res;
 		if (!rc)
 			*got += q.got;
@@ -323,6 +405,6 @@ int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off, size
 		}
 		done += chunk;
 	}
-	ring_put(ring);
+	ring_put(p, ring);
 	return rc;
 }

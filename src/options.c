@@ -83,6 +83,18 @@ static int env_size(const char *name, uint64_t *out, bool *set)
 	return 0;
 }
 
+/**
+ * upager__env_guards() - may the app view use guard markers?  False when
+ * UPAGER_GUARDS is "0" (protection by mprotect alone, as on kernels
+ * without them), true otherwise.  Read once per call; any context.
+ */
+bool upager__env_guards(void)
+{
+	const char *s = secure_getenv("UPAGER_GUARDS");
+
+	return !(s && s[0] == '0' && s[1] == '\0');
+}
+
 static bool is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));

@@ -92,12 +92,14 @@ bool upager__page_trylock(struct upager_page *pg)
 	return false;
 }
 
-static void futex_wait(_Atomic uint32_t *word, uint32_t val)
+/* futex(2) on a 32-bit word of this process: sleep while *@word == @val
+ * (or spuriously), and wake every sleeper.  Async-signal-safe. */
+void upager__futex_wait(_Atomic uint32_t *word, uint32_t val)
 {
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
-static void futex_wake_all(_Atomic uint32_t *word)
+void upager__futex_wake_all(_Atomic uint32_t *word)
 {
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
@@ -122,7 +124,7 @@ void upager__page_wait(struct upager_page *pg, uint32_t seen)
 			return; /* changed under us: let the caller look again */
 		f |= PG_WAITERS;
 	}
-	futex_wait(&pg->flags, f);
+	upager__futex_wait(&pg->flags, f);
 }
 
 void upager__page_lock(struct upager_page *pg)
@@ -152,7 +154,7 @@ void upager__release_event(void)
 	if (atomic_load_explicit(&release_waiters, memory_order_seq_cst) == 0)
 		return;
 	atomic_fetch_add_explicit(&release_seq, 1, memory_order_seq_cst);
-	futex_wake_all(&release_seq);
+	upager__futex_wake_all(&release_seq);
 }
 
 uint32_t upager__release_wait_begin(void)
@@ -182,6 +184,6 @@ void upager__page_unlock(struct upager_page *pg)
 	uint32_t old = atomic_fetch_and_explicit(&pg->flags, ~(PG_LOCKED | PG_WAITERS),
 	                                         memory_order_seq_cst);
 	if (old & PG_WAITERS)
-		futex_wake_all(&pg->flags);
+		upager__futex_wake_all(&pg->flags);
 	upager__release_event();
 }

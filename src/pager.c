@@ -31,7 +31,6 @@
 #define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1; glibc 2.29 */
 #endif
 
-#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 /* Most bytes of the pager's memfd: regions are placed below this. */
 #define MEMFD_SIZE ((uint64_t)1 << 60)
 
@@ -101,7 +100,10 @@ int upager_create(upager_t **out, const struct upager_config *config, size_t siz
 	 * them, and at least two, stay unpinned. */
 	uint64_t npages = p->memory_limit / c.page_size, k = c.page_size >> p->unit_shift;
 	p->pin_reserve = (npages / 8 > 2 ? npages / 8 : 2) * k;
-	p->bounce_len = c.page_size > UPAGER_BOUNCE_BYTES ? c.page_size : UPAGER_BOUNCE_BYTES;
+	/* A page of any region's size fits (write-back copies whole pages);
+	 * only the bytes used are ever touched. */
+	p->bounce_len = UPAGER_MAX_PAGE_SIZE > UPAGER_BOUNCE_BYTES ? UPAGER_MAX_PAGE_SIZE
+	                                                            : UPAGER_BOUNCE_BYTES;
 	/* Background write-back keeps dirty memory between 1/16 and 1/8 of
 	 * the limit when it can (the kernel's dirty_background_ratio is 10%). */
 	p->dirty_low = npages / 16 * k;
@@ -377,13 +379,6 @@ static int region_setup(struct upager *p, struct upager_region *r)
 		rc = -ENOMEM;
 		goto undo;
 	}
-	r->alias = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-	                p->memfd, (off_t)r->memfd_offset);
-	if (r->alias == MAP_FAILED) {
-		r->alias = NULL;
-		rc = -ENOMEM;
-		goto undo;
-	}
 	/* Descriptors: zero pages until a page is touched. */
 	r->pages_bytes = ALIGN_UP(r->npages * sizeof(struct upager_page), 4096);
 	r->pages = mmap(NULL, r->pages_bytes, PROT_READ | PROT_WRITE,
@@ -395,10 +390,8 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	}
 	/* A forked child gets none of it (see pager_ok). */
 	madvise(r->base, r->map_len, MADV_DONTFORK);
-	madvise(r->alias, r->map_len, MADV_DONTFORK);
-	/* Fewer neighbours mapped by fault-around when write-back reads it. */
-	madvise(r->alias, r->map_len, MADV_RANDOM);
 	madvise(r->pages, r->pages_bytes, MADV_DONTFORK);
+	upager__region_guards_init(r);
 	rc = upager__region_create(p, r);
 	if (rc < 0) {
 		r->id = UINT32_MAX;
@@ -590,7 +583,6 @@ static int region_teardown(struct upager *p, struct upager_region *r, bool force
 		}
 	}
 	/* Free its frames; the memory goes with one punch of the range. */
-	int64_t access = 0;
 	for (size_t fi = 0; fi < p->nframes; fi++) {
 		uint64_t o = atomic_load(&p->frames[fi].owner);
 		if (!o || owner_region_id(o) != r->id)
@@ -600,12 +592,10 @@ static int region_teardown(struct upager *p, struct upager_region *r, bool force
 			upager__stat_dirty(p, -1, r->units);
 		if (page_pins(f))
 			upager__stat_pinned(p, -1, r->units);
-		if (f & PG_ACCESS)
-			access++;
 		upager__stat_resident(p, -1, r->units);
 		upager__frame_free(p, (uint32_t)fi, r->units);
 	}
-	upager__access_forget(access);
+	upager__access_forget(r);
 	fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->memfd_offset,
 	          (off_t)r->map_len);
 	if (r->scratch_fd >= 0)

@@ -12,8 +12,8 @@
  * reads just the page).  UPAGER_ADV_SEQUENTIAL starts at the full window,
  * UPAGER_ADV_RANDOM turns read-ahead off.
  *
- * A run is read with one request into the alias view and made readable
- * with one mprotect, except its last page, the marker, which stays
+ * A run is read with one request and made readable with one protection
+ * change (mprotect.c), except its last page, the marker, which stays
  * inaccessible: touching it is a minor fault that tells the stream goes on
  * and reads the next run before the application gets there (like the
  * kernel's PG_readahead), so a sequential scan takes one fault per run.

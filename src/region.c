@@ -41,7 +41,8 @@ static unsigned region_cap = 8191;
 
 /*
  * upager__region_limits() - set the budgets from vm.max_map_count.  Each
- * region costs 3 VMAs at rest (app view, alias, descriptors), and its
+ * region costs at most 3 VMAs at rest (app view, descriptors, chunk
+ * table), and its
  * accessible pages at most 2 each, whatever the region's page size (a
  * VMA is a run of pages, of any bytes; mprotect.c counts pages).  Budgets of max/4 accessible pages and
  * max/8 regions (at most UPAGER_MAX_REGIONS) keep upager under
@@ -171,10 +172,10 @@ void upager__region_free(struct upager_region *r)
 {
 	if (r->base)
 		munmap(r->base, r->map_len);
-	if (r->alias)
-		munmap(r->alias, r->map_len);
 	if (r->pages)
 		munmap(r->pages, r->pages_bytes);
+	if (r->chunks)
+		munmap((void *)r->chunks, r->chunks_bytes);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->direct_fd >= 0)

@@ -553,11 +553,14 @@ int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n, uint
 {
 	struct upager *p = r->pager;
 	int64_t gained = upager__access_gain(r, idx, n, access);
-	int tries = 0, rc;
+	/* Enough batches to clear every reference once: with guard markers
+	 * only the revocation of dirty pages merges VMAs. */
+	size_t tries = 0, max_tries = 4 + p->nframes / 256;
+	int rc;
 
 	if (upager__access_over_budget(gained))
 		upager__deactivate_some(p, (unsigned)gained + 16);
-	while ((rc = upager__set_access(r, idx, n, access)) == -ENOMEM && ++tries <= 4 &&
+	while ((rc = upager__set_access(r, idx, n, access)) == -ENOMEM && ++tries <= max_tries &&
 	       upager__deactivate_some(p, 256))
 		;
 	return rc;

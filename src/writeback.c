@@ -37,19 +37,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define ALIGN_PAGE(x, a) (((x) + (a) - 1) & ~((size_t)(a) - 1))
-/* How far around a written page the alias view is unmapped again: the
- * kernel's fault-around maps neighbours of each page the write faulted in
- * (fault_around_bytes, 64 KiB by default); measured, entries stayed behind
- * up to about 1 MiB away, so 1 MiB (an aligned window) is dropped. */
-#define FAULT_AROUND_BYTES ((size_t)1 << 20)
 
 /**
  * upager__page_source() - the file, offset and length holding page @idx.
  * @r:     the region.
  * @idx:   the page.
  * @write: true for write-back, false for page-in.
- * @req:   out: fd, off, len and buf (the alias view) filled in.
+ * @req:   out: fd, off, len and moff (the frame's memfd offset) filled in.
  *
  * SHARED and PRIVATE pages read from the file, clamped to the region's
  * length (the tail of the last page reads as zero); SHARED pages write back
@@ -66,7 +60,8 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	               (write || (page_flags(&r->pages[idx]) & PG_BACKED));
 
 	req->write = write;
-	req->buf = page_alias(r, idx);
+	req->buf = NULL;
+	req->moff = (off_t)(r->memfd_offset + off);
 	req->res = 0;
 	if (scratch) {
 		req->fd = r->scratch_fd;
@@ -84,8 +79,8 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 /* Page @a then page @b are contiguous in one source: one request serves both. */
 static bool mergeable(const struct io_req *a, const struct io_req *b)
 {
-	return a->fd == b->fd && a->write == b->write &&
-	       (char *)a->buf + a->len == (char *)b->buf && a->off + (off_t)a->len == b->off;
+	return a->fd == b->fd && a->write == b->write && a->moff + (off_t)a->len == b->moff &&
+	       a->off + (off_t)a->len == b->off;
 }
 
 /**
@@ -97,7 +92,8 @@ static bool mergeable(const struct io_req *a, const struct io_req *b)
  * @n:       pages, at most UPAGER_IO_BATCH.
  * @results: out: 0 or negative errno per page.
  *
- * Contiguous pages go out as one request; all requests as one submission.
+ * Contiguous pages go out as one request (up to a bounce buffer of bytes);
+ * the requests as few submissions as the bounce buffer allows.
  * Written pages lose PG_DIRTY (unless pinned) and PG_WB_ERROR; failed ones
  * keep PG_DIRTY and gain PG_WB_ERROR.
  *
@@ -116,33 +112,15 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 
 		upager__page_source(rs[i], idxs[i], true, &q);
 		if (nreq && rs[i] == rs[i - 1] && idxs[i] == idxs[i - 1] + 1 &&
-		    mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % rs[i]->page_size == 0) {
+		    mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % rs[i]->page_size == 0 &&
+		    reqs[nreq - 1].len + q.len <= p->bounce_len) {
 			reqs[nreq - 1].len += q.len;
 		} else {
 			reqs[nreq++] = q;
 		}
 		owner[i] = nreq - 1;
 	}
-	upager__io_run(p, reqs, nreq);
-	/* The writes mapped the frames in the alias view to read them, and the
-	 * kernel's fault-around mapped their neighbours too: drop those
-	 * entries so that a frame stays mapped (and counted in RSS) once.  Unmapping a neighbour that another
-	 * thread is writing from is harmless: its copy faults it back. */
-	for (unsigned i = 0; i < nreq; i++) {
-		struct upager_region *r = rs[0];
-		char *lo = (char *)reqs[i].buf, *hi;
-
-		for (unsigned k = 0; k < n; k++)
-			if ((char *)reqs[i].buf >= rs[k]->alias &&
-			    (char *)reqs[i].buf < rs[k]->alias + rs[k]->map_len)
-				r = rs[k];
-		hi = lo + ALIGN_PAGE(reqs[i].len, r->page_size);
-		lo = r->alias + ((size_t)(lo - r->alias) & ~(FAULT_AROUND_BYTES - 1));
-		hi = r->alias + ALIGN_PAGE((size_t)(hi - r->alias), FAULT_AROUND_BYTES);
-		if (hi > r->alias + r->map_len)
-			hi = r->alias + r->map_len;
-		madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
-	}
+	upager__io_write_frames(p, reqs, nreq);
 	for (unsigned i = 0; i < n; i++) {
 		struct upager_region *r = rs[i];
 		struct upager_page *pg = &r->pages[idxs[i]];

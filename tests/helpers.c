@@ -425,6 +425,20 @@ static void install_crash_cleanup(void)
 
 /* ------------------------------------------------------------------ misc */
 
+long t_count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	long n = 0;
+	int ch;
+
+	if (!f)
+		return -1;
+	while ((ch = getc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
 long t_status_kb(const char *key)
 {
 	FILE *f = fopen("/proc/self/status", "r");

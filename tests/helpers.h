@@ -120,6 +120,9 @@ void t_cleanup(void);
 
 /* ------------------------------------------------------------------ misc */
 
+/* Mappings (VMAs) of the process: lines of /proc/self/maps, or -1. */
+long t_count_maps(void);
+
 /* A value of /proc/self/status in kB ("VmRSS", "VmHWM"), or -1. */
 long t_status_kb(const char *key);
 

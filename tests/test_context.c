@@ -728,19 +728,6 @@ static int count_dir(const char *path)
 	return n;
 }
 
-static int count_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "re");
-	int n = 0, ch;
-
-	if (!f)
-		return -1;
-	while ((ch = getc(f)) != EOF)
-		n += ch == '\n';
-	fclose(f);
-	return n;
-}
-
 static void test_mmap_enomem(void)
 {
 	struct upager_config c = t_config(PS, 16 * PS);
@@ -756,7 +743,7 @@ static void test_mmap_enomem(void)
 	m[0] = 1;
 	T_RET(upager_unmap(p, m), 0);
 	fds0 = count_dir("/proc/self/fd");
-	maps0 = count_maps();
+	maps0 = (int)t_count_maps();
 	upager__inject_io(UPAGER_OP_MMAP, 1, -ENOMEM, 1);
 	for (int i = 0; i < rounds; i++) {
 		T_FAILS(upager_map(p, fd, 0, 8 * PS, PROT_READ | PROT_WRITE, UPAGER_SHARED), ENOMEM);
@@ -766,7 +753,7 @@ static void test_mmap_enomem(void)
 	long fired = upager__inject_count();
 	upager__inject_clear();
 	fds1 = count_dir("/proc/self/fd");
-	maps1 = count_maps();
+	maps1 = (int)t_count_maps();
 	T_EQ(fds1, fds0);
 	T_EQ(maps1, maps0);
 	/* once: the first map fails, the next works */
@@ -812,7 +799,7 @@ static int child_map_count(void *arg)
 		return 11;
 	/* fill the map count: one big PROT_NONE area, every other page
 	 * made readable, each page its own mapping */
-	int now = count_maps();
+	int now = (int)t_count_maps();
 	long want = max - 200 - now;
 	if (want < 0)
 		want = 0;
@@ -827,7 +814,7 @@ static int child_map_count(void *arg)
 			break;
 		made += 2;
 	}
-	int filled = count_maps();
+	int filled = (int)t_count_maps();
 	/* many isolated pages: each would be a mapping of its own */
 	unsigned long bad = 0;
 	for (size_t pg = 0; pg < npages; pg += 2) {
@@ -844,7 +831,7 @@ static int child_map_count(void *arg)
 	int rc = upager_sync(p, m, 0);
 	struct upager_stats st;
 	upager_stats(p, &st, sizeof(st));
-	int peak = count_maps();
+	int peak = (int)t_count_maps();
 	for (size_t pg = 0; pg < npages; pg += 2) {
 		unsigned char b[2];
 		if (pread(fd, b, 2, (off_t)(pg * PS + 8)) != 2 || b[1] != (unsigned char)(pg * 31) ||

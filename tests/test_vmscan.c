@@ -218,20 +218,6 @@ static void test_willneed(void)
 	close(fd);
 }
 
-static long count_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	long n = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n++;
-	fclose(f);
-	return n;
-}
-
 /*
  * Every other page of a region touched: each accessible page would be a
  * VMA of its own, two per page with its gap.  More pages than the budget
@@ -247,7 +233,7 @@ static void test_vma_bound(void)
 	struct upager_config cfg = t_config(PAGE, (size_t)(touches + 64) * PAGE);
 	upager_t *p = t_create(&cfg);
 	struct upager_stats st;
-	long before = count_maps(), after, peak = 0;
+	long before = t_count_maps(), after, peak = 0;
 	volatile uint8_t *b = upager_alloc(p, npages * PAGE);
 
 	T_REQUIRE(b != NULL, "alloc of %llu pages", (unsigned long long)npages);
@@ -255,12 +241,12 @@ static void test_vma_bound(void)
 	for (uint64_t i = 0; i < touches; i++) {
 		b[2 * i * PAGE] = (uint8_t)i; /* a write: RW, dirty */
 		if ((i & 4095) == 4095) {
-			long n = count_maps();
+			long n = t_count_maps();
 			if (n > peak)
 				peak = n;
 		}
 	}
-	after = count_maps();
+	after = t_count_maps();
 	if (after > peak)
 		peak = after;
 	t_stats(p, &st);
@@ -278,8 +264,8 @@ static void test_vma_bound(void)
 	          (unsigned long long)touches, (unsigned long long)budget, peak - before);
 	T_RET(upager_unmap(p, (void *)b), 0);
 	T_RET(upager_destroy(p), 0);
-	T_CHECK(count_maps() <= before + 2, "mappings released: %ld -> %ld", before,
-	        count_maps());
+	T_CHECK(t_count_maps() <= before + 2, "mappings released: %ld -> %ld", before,
+	        t_count_maps());
 }
 
 int main(void)

@@ -1,0 +1,346 @@
+/*
+ * test_guards.c - the app view's two mechanisms (src/mprotect.c): guard
+ * markers in armed chunks, mprotect alone in legacy chunks.
+ *
+ *  - Clean grants in armed chunks cost no VMA budget: more isolated pages
+ *    than the budget stay readable at once, with no references cleared and
+ *    a handful of VMAs; the same touches with UPAGER_GUARDS=0 clear
+ *    references to stay in budget.  Data verified byte for byte.
+ *  - Write tracking still works: a store after a read faults once, the
+ *    Clock's revocation puts the VMA back to read-only, a store after
+ *    write-back faults again, and the file holds every stored byte.
+ *  - Arming stops at half the budget: later chunks are legacy, and pages of
+ *    both kinds page in and out correctly.
+ *  - Threads racing to arm the same fresh chunks, with evictions, against a
+ *    model of every word they stored.
+ *
+ * Skipped (77) where the kernel has no guard markers.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "helpers.h"
+#include "internal.h"
+#include "testhooks.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+#define CHUNK_PAGES 512u /* 2 MiB of 4 KiB pages */
+
+static long max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	long v = 65530;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 65530;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Run the test with a VMA budget of @budget pages (max_map_count / 4),
+ * restored afterwards.  The first upager_create sets the budget from the
+ * sysctl: one is made first. */
+static void budget_set(uint64_t budget)
+{
+	struct upager_config cfg = t_config(PAGE, 64 * PAGE);
+
+	T_RET(upager_destroy(t_create(&cfg)), 0);
+	upager__region_limits((long)budget * 4);
+}
+
+static void budget_restore(void)
+{
+	upager__region_limits(max_map_count());
+}
+
+static uint32_t flags_at(upager_t *p, const void *base, uint64_t idx)
+{
+	struct upager_region *r = upager__region_find(p, base);
+
+	return r ? page_flags(&r->pages[idx]) : 0xffffffffu;
+}
+
+/*
+ * Read every other page of a file, more pages than the VMA budget:
+ * returns the references cleared (pgdeactivate) and sets *@vmas to the
+ * growth of /proc/self/maps.
+ */
+static uint64_t isolated_reads(int fd, uint64_t touches, uint64_t seed, long *vmas)
+{
+	struct upager_config cfg = t_config(PAGE, (size_t)(touches + 64) * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st;
+	long before = t_count_maps(), peak = before;
+	uint8_t *b;
+
+	b = upager_map(p, fd, 0, 2 * touches * PAGE, PROT_READ, UPAGER_SHARED);
+	T_REQUIRE(b != NULL, "map");
+	T_RET(upager_advise(p, b, 2 * touches * PAGE, UPAGER_ADV_RANDOM), 0);
+	for (uint64_t i = 0; i < touches; i++) {
+		uint64_t off = 2 * i * PAGE + (i % PAGE);
+		T_CHECK(((volatile uint8_t *)b)[off] == t_pattern(seed, off), "byte %llu",
+		        (unsigned long long)off);
+		if ((i & 255) == 255) {
+			long n = t_count_maps();
+			if (n > peak)
+				peak = n;
+		}
+	}
+	t_stats(p, &st);
+	T_EQ(st.pgmajfault, touches);
+	for (uint64_t i = 0; i < touches; i++)
+		T_VERIFIED(t_verify_buf(b + 2 * i * PAGE, PAGE, seed, 2 * i * PAGE, "page"));
+	*vmas = peak - before;
+	T_RET(upager_unmap(p, b), 0);
+	T_RET(upager_destroy(p), 0);
+	return st.pgdeactivate;
+}
+
+static void test_isolated_reads(void)
+{
+	const uint64_t budget = 1000, touches = budget + budget / 4;
+	uint64_t seed = t_seed();
+	long vmas_guard, vmas_legacy;
+	uint64_t deact_guard, deact_legacy;
+	int fd = t_make_file(2 * touches * PAGE, seed, NULL, 0);
+
+	T_REQUIRE(fd >= 0, "file");
+	budget_set(budget);
+	deact_guard = isolated_reads(fd, touches, seed, &vmas_guard);
+	t_env_set("UPAGER_GUARDS", "0");
+	deact_legacy = isolated_reads(fd, touches, seed, &vmas_legacy);
+	t_env_restore();
+	budget_restore();
+	close(fd);
+
+	/* Guards: one armed chunk run, no budget spent on clean pages. */
+	T_EQ(deact_guard, 0);
+	T_LE(vmas_guard, 8);
+	/* mprotect alone: the budget binds, references are cleared. */
+	T_GE(deact_legacy, touches - budget);
+	T_GE(vmas_legacy, 100);
+	T_LE(vmas_legacy, 2 * budget + 8);
+	t_summary("%llu isolated reads, VMA budget %llu: guards +%ld VMAs, %llu references "
+	          "cleared; mprotect alone +%ld VMAs, %llu cleared",
+	          (unsigned long long)touches, (unsigned long long)budget, vmas_guard,
+	          (unsigned long long)deact_guard, vmas_legacy, (unsigned long long)deact_legacy);
+}
+
+/*
+ * One page through every state with guards: read, store, revoked by the
+ * Clock, read again (dirty: read-write at once), written back (read-only
+ * again), stored again.  Each store after a read or a write-back must fault
+ * (pgwritefault), or dirty data would be missed.
+ */
+static void test_write_tracking(void)
+{
+	uint64_t seed = t_seed();
+	struct upager_config cfg = t_config(PAGE, 64 * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st;
+	uint8_t expect[16 * PAGE];
+	volatile uint8_t *b;
+	uint32_t f;
+	int fd;
+
+	fd = t_make_file(sizeof(expect), seed, NULL, 0);
+	T_REQUIRE(fd >= 0, "file");
+	T_REQUIRE(pread(fd, expect, sizeof(expect), 0) == (ssize_t)sizeof(expect), "reference");
+	b = upager_map(p, fd, 0, sizeof(expect), PROT_READ | PROT_WRITE,
+	               UPAGER_SHARED);
+	T_REQUIRE(b != NULL, "map");
+	T_RET(upager_advise(p, (void *)b, sizeof(expect), UPAGER_ADV_RANDOM), 0);
+
+	T_EQ(b[5 * PAGE + 1], expect[5 * PAGE + 1]);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK((f & PG_READ) && !(f & PG_WRITE) && !(f & PG_VMA_W), "read: flags %#x", f);
+
+	b[5 * PAGE + 2] = expect[5 * PAGE + 2] = 0xa5;
+	t_stats(p, &st);
+	T_EQ(st.pgwritefault, 1);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK((f & PG_WRITE) && (f & PG_DIRTY) && (f & PG_VMA_W), "stored: flags %#x", f);
+
+	T_GE(upager__clear_references(p), 1);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK(!(f & PG_ACCESS) && (f & PG_DIRTY) && !(f & PG_VMA_W),
+	        "revoked: guarded, VMA read-only again, still dirty: flags %#x", f);
+
+	T_EQ(b[5 * PAGE + 2], 0xa5); /* minor fault: dirty, so read-write */
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK((f & PG_WRITE) && (f & PG_VMA_W), "re-read dirty: flags %#x", f);
+	b[5 * PAGE + 3] = expect[5 * PAGE + 3] = 0x5a; /* no fault */
+	t_stats(p, &st);
+	T_EQ(st.pgwritefault, 1);
+
+	T_RET(upager_sync(p, (void *)b, sizeof(expect)), 0);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK(!(f & PG_DIRTY) && !(f & PG_WRITE) && !(f & PG_VMA_W),
+	        "written back: clean, read-only: flags %#x", f);
+	b[5 * PAGE + 4] = expect[5 * PAGE + 4] = 0x3c;
+	t_stats(p, &st);
+	T_EQ(st.pgwritefault, 2);
+
+	/* A neighbour in the same chunk stays guarded throughout. */
+	f = flags_at(p, (void *)b, 6);
+	T_CHECK(!(f & PG_ACCESS), "untouched neighbour: flags %#x", f);
+	T_EQ(b[6 * PAGE], expect[6 * PAGE]);
+
+	T_RET(upager_unmap(p, (void *)b), 0);
+	T_RET(upager_destroy(p), 0);
+	T_EQ(t_verify_fd_buf(fd, 0, expect, sizeof(expect)), -1);
+	close(fd);
+}
+
+/*
+ * A VMA budget of 40: at most 20 chunks are armed; the other chunks of a
+ * 64-chunk region are legacy.  Every chunk gets stores in two pages under a
+ * memory limit of 64 pages (so pages are evicted, written to the scratch
+ * file and read back), then everything is read back twice.
+ */
+static void test_arming_budget(void)
+{
+	const uint64_t nchunks = 64, budget = 40;
+	struct upager_config cfg = t_config(PAGE, 64 * PAGE);
+	upager_t *p;
+	uint8_t *b;
+	struct upager_region *r;
+	uint64_t armed = 0, legacy = 0;
+
+	budget_set(budget);
+	p = t_create(&cfg);
+	b = upager_alloc(p, nchunks * CHUNK_PAGES * PAGE);
+	T_REQUIRE(b != NULL, "alloc");
+	for (uint64_t c = 0; c < nchunks; c++)
+		for (uint64_t k = 0; k < 2; k++) {
+			uint64_t off = (c * CHUNK_PAGES + 7 + k * 300) * PAGE + 8 * k;
+			*(volatile uint64_t *)(b + off) = t_pattern_word(c, k);
+		}
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t c = 0; c < nchunks; c++)
+			for (uint64_t k = 0; k < 2; k++) {
+				uint64_t off = (c * CHUNK_PAGES + 7 + k * 300) * PAGE + 8 * k;
+				T_CHECK(*(volatile uint64_t *)(b + off) == t_pattern_word(c, k),
+				        "chunk %llu word %llu", (unsigned long long)c,
+				        (unsigned long long)k);
+				T_EQ(*(volatile uint64_t *)(b + off + 64), 0);
+			}
+	r = upager__region_find(p, b);
+	T_REQUIRE(r && r->chunks, "chunk table");
+	for (uint64_t c = 0; c < nchunks; c++) {
+		uint32_t s = atomic_load(&r->chunks[c]);
+		armed += s == 2;
+		legacy += s == 3;
+	}
+	T_GE(armed, 1);
+	T_LE(armed, budget / 2);
+	T_EQ(armed + legacy, nchunks);
+	T_RET(upager_unmap(p, b), 0);
+	T_RET(upager_destroy(p), 0);
+	budget_restore();
+	t_summary("VMA budget %llu: %llu chunks armed, %llu legacy, all words verified",
+	          (unsigned long long)budget, (unsigned long long)armed,
+	          (unsigned long long)legacy);
+}
+
+/* Threads storing into the same fresh chunks at once (arming races) under
+ * eviction; each owns word @t of every page and checks it against its
+ * model. */
+#define NTHREADS 4
+#define RACE_PAGES (16u * CHUNK_PAGES)
+struct racer {
+	uint8_t *b;
+	unsigned t;
+	uint64_t seed;
+	uint64_t *model; /* RACE_PAGES words */
+	long bad;
+};
+
+static void *racer_run(void *arg)
+{
+	struct racer *a = arg;
+	struct t_rng rng = { a->seed * 7919 + a->t };
+
+	for (unsigned step = 0; step < 20000; step++) {
+		/* Mostly fresh chunks early: pages drawn from a window that
+		 * grows with the steps, every thread from the same window. */
+		uint64_t window = CHUNK_PAGES + (uint64_t)step * RACE_PAGES / 20000;
+		uint64_t pg = t_rand_below(&rng, window < RACE_PAGES ? window : RACE_PAGES);
+		volatile uint64_t *w = (volatile uint64_t *)(a->b + pg * PAGE) + a->t;
+		if (*w != a->model[pg])
+			a->bad++;
+		if (t_rand_below(&rng, 2)) {
+			uint64_t v = t_rand(&rng) | 1;
+			*w = v;
+			a->model[pg] = v;
+		}
+	}
+	for (uint64_t pg = 0; pg < RACE_PAGES; pg++)
+		if (((volatile uint64_t *)(a->b + pg * PAGE))[a->t] != a->model[pg])
+			a->bad++;
+	return NULL;
+}
+
+static void test_threads_arming(void)
+{
+	struct upager_config cfg = t_config(PAGE, 256 * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct racer rs[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct upager_stats st;
+	uint8_t *b = upager_alloc(p, (size_t)RACE_PAGES * PAGE);
+	long bad = 0;
+
+	T_REQUIRE(b != NULL, "alloc");
+	T_RET(upager_advise(p, b, (size_t)RACE_PAGES * PAGE, UPAGER_ADV_RANDOM), 0);
+	for (unsigned t = 0; t < NTHREADS; t++) {
+		rs[t] = (struct racer){ .b = b, .t = t, .seed = t_seed(),
+		                        .model = calloc(RACE_PAGES, sizeof(uint64_t)) };
+		T_REQUIRE(rs[t].model != NULL, "model");
+		T_REQUIRE(pthread_create(&th[t], NULL, racer_run, &rs[t]) == 0, "thread");
+	}
+	for (unsigned t = 0; t < NTHREADS; t++) {
+		pthread_join(th[t], NULL);
+		bad += rs[t].bad;
+		free(rs[t].model);
+	}
+	t_stats(p, &st);
+	T_EQ(bad, 0);
+	T_EQ(st.sigbus, 0);
+	T_GE(st.pgsteal, 1000);
+	/* Every word past the threads' is still zero. */
+	for (uint64_t pg = 0; pg < RACE_PAGES; pg += 97)
+		T_VERIFIED(t_verify_zero(b + pg * PAGE + 8 * NTHREADS, PAGE - 8 * NTHREADS,
+		                         pg * PAGE + 8 * NTHREADS, "past the words"));
+	t_summary("%u threads, %u pages in 16 fresh chunks, %llu evictions: 0 mismatches",
+	          NTHREADS, RACE_PAGES, (unsigned long long)st.pgsteal);
+	T_RET(upager_unmap(p, b), 0);
+	T_RET(upager_destroy(p), 0);
+}
+
+int main(void)
+{
+	static const struct t_test tests[] = {
+		{ "clean grants cost no VMA budget", test_isolated_reads },
+		{ "write tracking with guards", test_write_tracking },
+		{ "arming stops at half the budget", test_arming_budget },
+		{ "threads arming the same chunks", test_threads_arming },
+		{ NULL, NULL },
+	};
+
+	t_init("test_guards", 240);
+	if (!upager__guards_supported())
+		t_skip("this kernel has no guard markers (MADV_GUARD_INSTALL)");
+	t_add_suite("guards", tests);
+	return t_run_suite();
+}
