@@ -253,6 +253,8 @@ struct io_req {
 	int alt_fd; /* buffered descriptor of the same file for finishing a
 	               short O_DIRECT transfer at an unaligned offset, or -1 */
 	bool write;
+	bool internal; /* a copy of the memfd, not the file's I/O: no test
+	                  injection */
 	void *buf;  /* the bytes (io.c points it into a bounce buffer) */
 	size_t len;
 	off_t off;
@@ -404,6 +406,14 @@ static inline bool pager_ok(const struct upager *p)
 	return p && p->owner_pid == atomic_load_explicit(&upager__pid, memory_order_relaxed);
 }
 
+/* Guard markers (Linux 6.13; madvise(2)), for older headers. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
+
 /* @x rounded up to a multiple of @a, a power of two. */
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 
@@ -480,7 +490,7 @@ UPAGER_HIDDEN uint64_t upager__now_ns(void);
 UPAGER_HIDDEN int upager__write_all(int fd, const char *buf, size_t len);
 
 UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
-UPAGER_HIDDEN bool upager__env_guards(void);
+UPAGER_HIDDEN bool upager__guards_supported(void);
 UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
                                          struct upager_config *out);
 
@@ -589,7 +599,6 @@ UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame, uint32_t
 
 /* ==== layer 6: mprotect.c ================================================= */
 
-UPAGER_HIDDEN bool upager__guards_supported(void);
 UPAGER_HIDDEN void upager__region_guards_init(struct upager_region *r);
 UPAGER_HIDDEN int64_t upager__access_gain(struct upager_region *r, uint64_t idx, uint64_t n,
                                           uint32_t access);

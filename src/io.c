@@ -141,7 +141,8 @@ static int io_finish_sync(struct io_req *req, size_t done)
 		                    : pread(fd, buf, len, req->off + (off_t)done);
 		if (n < 0)
 			n = -errno;
-		n = inject(req->write, n);
+		if (!req->internal)
+			n = inject(req->write, n);
 		if (n == -EINTR || n == -EAGAIN || n == -ETIME) {
 			/* Transient (or a completion that never came): again,
 			 * but not for ever. */
@@ -167,7 +168,8 @@ static int io_finish_sync(struct io_req *req, size_t done)
 /* What one completion @res means for @req: 0 done, >0 bytes still owed. */
 static int io_complete(struct io_req *req, long res)
 {
-	res = inject(req->write, res);
+	if (!req->internal)
+		res = inject(req->write, res);
 	if (res == -EINTR || res == -EAGAIN || res == -ETIME)
 		return io_finish_sync(req, 0); /* whole pages: redoing is safe */
 	if (res < 0)
@@ -290,21 +292,6 @@ static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *
 		reqs[i].res = io_finish_sync(&reqs[i], 0);
 }
 
-/* Copy @len bytes at memfd offset @moff into @buf (no mapping of the
- * frames: see upager__io_write_frames). */
-static int memfd_copy_out(struct upager *p, char *buf, size_t len, off_t moff)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = pread(p->memfd, buf + done, len - done, moff + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /**
  * upager__io_write_frames() - write the frames of @n requests to their
  * files, through a ring's bounce buffer, as few io_uring submissions as the
@@ -315,8 +302,8 @@ static int memfd_copy_out(struct upager *p, char *buf, size_t len, off_t moff)
  *        to 0 or a negative errno.
  * @n:    how many.
  *
- * The frames are copied out of the memfd with pread(2), never read
- * through a mapping: a mapping of a frame that its eviction's punch finds
+ * The frames are copied out of the memfd with io_uring reads of the memfd
+ * (one submission, then one for the writes), never read through a mapping: a mapping of a frame that its eviction's punch finds
  * mapped makes the kernel drop the app view's guard marker for that page
  * (docs/design.md, "Guard markers").  Waits for a free ring.
  * Async-signal-safe.
@@ -327,27 +314,36 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
 {
 	struct upager_ring *ring = ring_get_wait(p);
 	size_t align = (size_t)1 << p->unit_shift; /* O_DIRECT buffers */
+	struct io_req copy[UPAGER_IO_BATCH];
 
 	for (unsigned i = 0; i < n;) {
-		unsigned first = i;
+		unsigned first = i, k;
 		size_t used = 0;
-		int rc = 0;
 
-		for (; i < n && used + reqs[i].len <= p->bounce_len; i++) {
+		/* The frames into the bounce buffer: reads of the memfd, one
+		 * submission (page cache copies, completed inline). */
+		for (; i < n && i - first < UPAGER_IO_BATCH && used + reqs[i].len <= p->bounce_len;
+		     i++) {
 			reqs[i].buf = (char *)ring->bounce + used;
-			if (!rc)
-				rc = memfd_copy_out(p, reqs[i].buf, reqs[i].len, reqs[i].moff);
+			copy[i - first] = (struct io_req){ .fd = p->memfd, .alt_fd = -1,
+				                           .internal = true, .buf = reqs[i].buf,
+				                           .len = reqs[i].len, .off = reqs[i].moff };
 			used += (reqs[i].len + align - 1) & ~(align - 1);
 		}
 		if (i == first) { /* larger than the buffer: a caller's bug */
 			reqs[i++].res = -EINVAL;
 			continue;
 		}
-		if (rc) {
-			for (unsigned k = first; k < i; k++)
-				reqs[k].res = rc;
+		ring_run(p, ring, copy, i - first);
+		for (k = first; k < i && !copy[k - first].res; k++)
+			;
+		if (k < i) { /* the memfd failed: nothing of the batch is written */
+			int err = copy[k - first].res;
+			for (k = first; k < i; k++)
+				reqs[k].res = err;
 			continue;
 		}
+		/* Then the writes, one submission. */
 		ring_run(p, ring, &reqs[first], i - first);
 	}
 	ring_put(p, ring);

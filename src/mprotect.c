@@ -10,7 +10,7 @@
  * docs/design.md), the process-wide VMA budget's measure, and evicting a
  * page's bytes (punching it out of the memfd).  No policy: which page to
  * protect or evict is vmscan.c's.
- * Calls: options.c (UPAGER_GUARDS), region.c (the VMA budget), page.c
+ * Calls: options.c (whether guard markers are used), region.c (the VMA budget), page.c
  * (flags, futex), stats.c, inject.c.
  *
  * Two mechanisms (docs/design.md, "Guard markers"):
@@ -53,16 +53,8 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#ifndef MADV_GUARD_INSTALL
-#define MADV_GUARD_INSTALL 102
-#endif
-#ifndef MADV_GUARD_REMOVE
-#define MADV_GUARD_REMOVE 103
-#endif
 
 /* Bytes of the app view per chunk: one page-table page's reach on x86-64
  * and arm64 with 4 KiB pages. */
@@ -77,41 +69,6 @@ enum chunk_state {
 
 /* The VMA budget's measure, all pagers of the process (header comment). */
 static _Atomic int64_t vma_cost;
-
-static pthread_once_t guards_once = PTHREAD_ONCE_INIT;
-static bool guards_ok;
-
-/* Does madvise(MADV_GUARD_INSTALL) work here, on a shared mapping of a
- * memfd like the app views? */
-static void guards_probe(void)
-{
-	long sz = sysconf(_SC_PAGESIZE);
-	int fd = memfd_create("upager-probe", MFD_CLOEXEC);
-	char *a;
-
-	if (fd < 0)
-		return;
-	if (ftruncate(fd, sz) == 0) {
-		a = mmap(NULL, (size_t)sz, PROT_NONE, MAP_SHARED, fd, 0);
-		if (a != MAP_FAILED) {
-			guards_ok = madvise(a, (size_t)sz, MADV_GUARD_INSTALL) == 0 &&
-			            madvise(a, (size_t)sz, MADV_GUARD_REMOVE) == 0;
-			munmap(a, (size_t)sz);
-		}
-	}
-	close(fd);
-}
-
-/**
- * upager__guards_supported() - whether the app views use guard markers:
- * the kernel has them (probed once per process) and UPAGER_GUARDS is not
- * "0".  API context.
- */
-bool upager__guards_supported(void)
-{
-	pthread_once(&guards_once, guards_probe);
-	return guards_ok && upager__env_guards();
-}
 
 /**
  * upager__region_guards_init() - give @r (views mapped, npages set) its

@@ -8,7 +8,8 @@
  *
  * Owns: parsing sizes and resolving a configuration from its fields, the
  * environment (secure_getenv) and the defaults of upager.h; resolving a
- * region's settings (struct upager_region_params) against its pager's.
+ * region's settings (struct upager_region_params) against its pager's;
+ * whether the kernel has guard markers.
  * Calls: memcg.c (the memory cgroup's limit, for the default memory limit).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -16,8 +17,10 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /**
@@ -83,16 +86,41 @@ static int env_size(const char *name, uint64_t *out, bool *set)
 	return 0;
 }
 
+static pthread_once_t guards_once = PTHREAD_ONCE_INIT;
+static bool guards_ok;
+
+/* Does madvise(MADV_GUARD_INSTALL) work here, on a shared mapping of a
+ * memfd like the app views? */
+static void guards_probe(void)
+{
+	long sz = sysconf(_SC_PAGESIZE);
+	int fd = memfd_create("upager-probe", MFD_CLOEXEC);
+	char *a;
+
+	if (fd < 0)
+		return;
+	if (ftruncate(fd, sz) == 0) {
+		a = mmap(NULL, (size_t)sz, PROT_NONE, MAP_SHARED, fd, 0);
+		if (a != MAP_FAILED) {
+			guards_ok = madvise(a, (size_t)sz, MADV_GUARD_INSTALL) == 0 &&
+			            madvise(a, (size_t)sz, MADV_GUARD_REMOVE) == 0;
+			munmap(a, (size_t)sz);
+		}
+	}
+	close(fd);
+}
+
 /**
- * upager__env_guards() - may the app view use guard markers?  False when
- * UPAGER_GUARDS is "0" (protection by mprotect alone, as on kernels
- * without them), true otherwise.  Read once per call; any context.
+ * upager__guards_supported() - whether the app views use guard markers
+ * (mprotect.c): the kernel has them (probed once per process) and
+ * UPAGER_GUARDS is not "0".  API context.
  */
-bool upager__env_guards(void)
+bool upager__guards_supported(void)
 {
 	const char *s = secure_getenv("UPAGER_GUARDS");
 
-	return !(s && s[0] == '0' && s[1] == '\0');
+	pthread_once(&guards_once, guards_probe);
+	return guards_ok && !(s && s[0] == '0' && s[1] == '\0');
 }
 
 static bool is_pow2(uint64_t v)

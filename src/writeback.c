@@ -60,6 +60,7 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	               (write || (page_flags(&r->pages[idx]) & PG_BACKED));
 
 	req->write = write;
+	req->internal = false;
 	req->buf = NULL;
 	req->moff = (off_t)(r->memfd_offset + off);
 	req->res = 0;
