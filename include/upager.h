@@ -74,7 +74,13 @@ extern "C" {
 #define UPAGER_VERSION_STRING "1.0.0"
 
 /* Limits and defaults of struct upager_config and of regions. */
-#define UPAGER_DEFAULT_PAGE_SIZE (16u << 10) /**< bytes; chosen by bench/ */
+#define UPAGER_DEFAULT_PAGE_SIZE (16u << 10) /**< bytes, where the kernel has
+                                                  no guard markers (before
+                                                  Linux 6.13, or
+                                                  UPAGER_GUARDS=0); with
+                                                  them the default is the
+                                                  system page size.  Chosen
+                                                  by bench/ */
 #define UPAGER_MAX_PAGE_SIZE (2u << 20)      /**< bytes; the least is the
                                                   system page size */
 #define UPAGER_MIN_FRAMES 4u                 /**< memory_limit / page_size */
@@ -133,7 +139,8 @@ typedef struct upager upager_t;
  *  defaults. */
 struct upager_config {
 	/** Bytes per page: a power of two, >= the system page size and
-	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else 16 KiB. */
+	 *  <= 2 MiB.  0: $UPAGER_PAGE_SIZE, else the system page size where
+	 *  the kernel has guard markers (Linux 6.13), else 16 KiB. */
 	uint64_t page_size;
 	/** Bytes of pages resident at once, for all regions of this pager
 	 *  whatever their page sizes; rounded down to whole pages, at least 4

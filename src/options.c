@@ -194,7 +194,11 @@ int upager__config_resolve(const struct upager_config *in, struct upager_config 
 	if (c.page_size == 0) {
 		if (env_size("UPAGER_PAGE_SIZE", &v, &set) < 0)
 			return -EINVAL;
-		c.page_size = set ? v : UPAGER_DEFAULT_PAGE_SIZE;
+		/* Guard markers lift the VMA budget that forced 16 KiB pages
+		 * on random access (docs/design.md, "Page size"). */
+		c.page_size = set ? v
+		                  : upager__guards_supported() ? (uint64_t)sys_page
+		                                               : UPAGER_DEFAULT_PAGE_SIZE;
 		if (set && v == 0)
 			return -EINVAL;
 	}

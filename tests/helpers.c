@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "helpers.h"
+#include "internal.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -490,6 +491,11 @@ uint64_t *t_permutation(uint64_t n, uint64_t seed)
 size_t t_sys_page(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+size_t t_default_page_size(void)
+{
+	return upager__guards_supported() ? t_sys_page() : UPAGER_DEFAULT_PAGE_SIZE;
 }
 
 double t_now(void)

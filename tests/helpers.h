@@ -153,6 +153,10 @@ uint64_t *t_permutation(uint64_t n, uint64_t seed);
 /* System page size. */
 size_t t_sys_page(void);
 
+/* The page size a pager gets by default: the system page size where the
+ * kernel has guard markers, else UPAGER_DEFAULT_PAGE_SIZE. */
+size_t t_default_page_size(void);
+
 /* Monotonic time in seconds. */
 double t_now(void);
 

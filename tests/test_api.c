@@ -153,15 +153,15 @@ static void test_create_args(void)
 	if ((p = create_ok(&c, "UPAGER_DIRECT_IO")))
 		T_RET(upager_destroy(p), 0);
 
-	/* all defaults (environment cleared by t_init): 16 KiB pages, a
-	 * quarter of physical memory */
+	/* all defaults (environment cleared by t_init): the default page
+	 * size (t_default_page_size), a quarter of physical memory */
 	if ((p = create_ok(NULL, "NULL config"))) {
 		uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * sys;
 		uint64_t fr = nr_frames(p);
-		T_EQ(upager_page_size(p), 16 * KiB);
-		T_CHECK(fr >= 4 && fr <= phys / 4 / (16 * KiB),
+		T_EQ(upager_page_size(p), t_default_page_size());
+		T_CHECK(fr >= 4 && fr <= phys / 4 / t_default_page_size(),
 		        "default nr_frames %llu, expected 4 .. %llu (a quarter of %llu bytes)",
-		        (unsigned long long)fr, (unsigned long long)(phys / 4 / (16 * KiB)),
+		        (unsigned long long)fr, (unsigned long long)(phys / 4 / t_default_page_size()),
 		        (unsigned long long)phys);
 		T_RET(upager_destroy(p), 0);
 	}

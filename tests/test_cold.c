@@ -118,7 +118,7 @@ static void test_config_resolve(void)
 	upager_t *p;
 
 	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
-	T_EQ(out.page_size, UPAGER_DEFAULT_PAGE_SIZE);
+	T_EQ(out.page_size, t_default_page_size());
 	T_EQ(out.io_depth, UPAGER_DEFAULT_IO_DEPTH);
 	T_EQ(out.readahead, UPAGER_DEFAULT_READAHEAD);
 	T_GE(out.memory_limit / out.page_size, UPAGER_MIN_FRAMES);

@@ -305,7 +305,7 @@ static void test_default(void)
 	put("sys/fs/cgroup/job/memory.max", "268435456\n");
 	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
 	T_EQ(out.memory_limit, 64 * MiB);
-	T_EQ(out.page_size, 16384);
+	T_EQ(out.page_size, t_default_page_size());
 
 	/* Not a multiple of the page size: rounded down. */
 	put("sys/fs/cgroup/job/memory.max", "268447801\n"); /* 256 MiB + 12345 */
@@ -323,18 +323,18 @@ static void test_default(void)
 	T_EQ(out.memory_limit, UPAGER_MIN_FRAMES * 4096);
 	put("sys/fs/cgroup/job/memory.max", "0\n");
 	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
-	T_EQ(out.memory_limit, UPAGER_MIN_FRAMES * 16384);
+	T_EQ(out.memory_limit, UPAGER_MIN_FRAMES * t_default_page_size());
 
 	/* A limit above physical memory: physical memory counts. */
 	put("sys/fs/cgroup/job/memory.max", "max\n");
 	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
-	T_EQ(out.memory_limit, phys / 4 / 16384 * 16384);
+	T_EQ(out.memory_limit, phys / 4 / t_default_page_size() * t_default_page_size());
 	{
 		char big[32];
 		snprintf(big, sizeof(big), "%llu\n", (unsigned long long)(phys * 2));
 		put("sys/fs/cgroup/job/memory.max", big);
 		T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
-		T_EQ(out.memory_limit, phys / 4 / 16384 * 16384);
+		T_EQ(out.memory_limit, phys / 4 / t_default_page_size() * t_default_page_size());
 	}
 
 	/* An explicit limit, or UPAGER_MEMORY_LIMIT, is not the default: the

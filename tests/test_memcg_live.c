@@ -137,7 +137,7 @@ static void test_default_in_group(void)
 	T_CHECK(r.join_err == 0, "joining the group: %s", strerror(-r.join_err));
 	T_CHECK(r.in_group, "/proc/self/cgroup of the child does not name %s", g_group_name);
 	T_RET(r.resolve_rc, 0);
-	T_EQ(r.page_size, 16 * 1024);
+	T_EQ(r.page_size, t_default_page_size());
 	T_EQ(r.memcg, GROUP_LIMIT);
 	T_EQ(r.memory_limit, 64 * MiB);
 	if (r.create_rc == -ENOSYS || r.create_rc == -EPERM) {
@@ -145,7 +145,7 @@ static void test_default_in_group(void)
 		       upager_strerror(r.create_rc));
 	} else {
 		T_RET(r.create_rc, 0);
-		T_EQ(r.nr_frames, 64 * MiB / (16 * 1024));
+		T_EQ(r.nr_frames, 64 * MiB / t_default_page_size());
 	}
 
 	/* The child is reaped: the group goes. */

@@ -232,8 +232,9 @@ static void test_config_resolve(void)
 	upager__memcg_root(t_tmpdir());
 	T_RET(upager__config_resolve(NULL, &out), 0);
 	upager__memcg_root(NULL);
-	T_EQ(out.page_size, 16 << 10);
-	T_EQ(out.memory_limit, (size_t)phys * (size_t)sys_page / 4 / (16 << 10) * (16 << 10));
+	T_EQ(out.page_size, t_default_page_size());
+	T_EQ(out.memory_limit, (size_t)phys * (size_t)sys_page / 4 / t_default_page_size() *
+	                               t_default_page_size());
 	T_EQ(out.io_depth, 64);
 	T_EQ(out.readahead, 16);
 	T_EQ(out.flags, 0);
