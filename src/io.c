@@ -1,12 +1,19 @@
 /*
  * io.c - the I/O layer: page reads and writes through io_uring.
  *
- * SIGNAL CONTEXT: upager__io_run() runs inside the SIGSEGV handler.  It
- * takes a ring from the pager's pool with a try-lock and never waits for
- * one: if every ring is in use (more threads faulting than rings), it does
- * the I/O with pread(2)/pwrite(2), which are async-signal-safe.  liburing's
- * submit and wait paths make system calls only; no allocation.  Rings are
- * created and torn down in API context (upager__io_init/exit).
+ * SIGNAL CONTEXT: upager__io_read_frames() and upager__io_write_frames()
+ * run inside the SIGSEGV handler.  Each takes a ring and its bounce buffer
+ * from the pager's pool, sleeping on a futex while every ring is in use (a
+ * holder only copies and does I/O, never waits for a page or a frame, so
+ * the wait ends; API calls block signals and the pager's thread blocks all
+ * of them, so a holder is never interrupted by a handler that touches
+ * pages).  A ring that broke is used synchronously with pread(2)/pwrite(2).
+ * liburing's submit and wait paths make system calls only; no allocation.
+ * Rings are created and torn down in API context (upager__io_init/exit).
+ *
+ * The frames are only ever copied with system calls on the memfd, never
+ * through a mapping (the app view is the frames' only mapping:
+ * docs/design.md, "Guard markers").
  *
  * Every request is carried out in full: short transfers continue where they
  * stopped, EINTR and EAGAIN (and, in test builds, a completion reported
@@ -19,7 +26,7 @@
  *
  * Owns: the rings, their bounce buffers, and carrying out requests in
  * full (short transfers, EINTR/EAGAIN, the O_DIRECT tail).
- * Calls: inject.c (the injection point below every caller).
+ * Calls: page.c (futex), inject.c (the injection point below every caller).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -186,18 +193,11 @@ static int io_complete(struct io_req *req, long res)
 	return 0;
 }
 
-/**
- * upager__io_run() - carry out @n requests, as one io_uring submission
- * where a ring is free.
- * @p:    the pager (its rings).
- * @reqs: the requests; each req->res is set to 0 or a negative errno.
- * @n:    how many, at most the ring size per submission (more are split).
- *
- * Async-signal-safe.  Waits for every request: nothing is left in flight.
- *
- * Return: 0 if all succeeded, else the first error.
+/*
+ * Carry out @n requests on @ring (held by the caller), as one io_uring
+ * submission per io_depth requests; each req->res is set to 0 or a
+ * negative errno.  Waits for every request: nothing is left in flight.
  */
-/* Carry out @n requests on @ring (held by the caller). */
 static void io_run_on(struct upager *p, struct upager_ring *ring, struct io_req *reqs, unsigned n)
 {
 	unsigned i;
