@@ -108,8 +108,8 @@ static uint32_t hand_advance(struct upager *p)
  * Pages the hand handles together with the one it found: the pages that
  * follow it in the region, sit in the frames the hand reaches next, and want
  * the same action.  A sequential stream leaves such runs; handling them in
- * one mprotect or one punch, and moving the hand past them, is exactly what
- * the hand would have done slot by slot.
+ * one protection change or one punch, and moving the hand past them, is
+ * exactly what the hand would have done slot by slot.
  */
 #define CLOCK_RUN 16u
 
@@ -149,7 +149,8 @@ static void unlock_run(struct upager_region *r, uint64_t idx, unsigned n)
 }
 
 /* Clear the reference of the page in slot @fi (owner @o) and of the run of
- * referenced pages after it: lock, check, revoke access with one mprotect.
+ * referenced pages after it: lock, check, revoke access with one protection
+ * change.
  * Return 1 if done, 0 if the page was busy or changed, -1 if the kernel
  * refused the protection change (not a transient state). */
 static int deactivate_slot(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
