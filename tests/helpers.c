@@ -426,6 +426,19 @@ static void install_crash_cleanup(void)
 
 /* ------------------------------------------------------------------ misc */
 
+long t_max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	long v = 65530;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 65530;
+		fclose(f);
+	}
+	return v;
+}
+
 long t_count_maps(void)
 {
 	FILE *f = fopen("/proc/self/maps", "re");

@@ -123,6 +123,9 @@ void t_cleanup(void);
 /* Mappings (VMAs) of the process: lines of /proc/self/maps, or -1. */
 long t_count_maps(void);
 
+/* vm.max_map_count, or the kernel's default 65530 if it cannot be read. */
+long t_max_map_count(void);
+
 /* A value of /proc/self/status in kB ("VmRSS", "VmHWM"), or -1. */
 long t_status_kb(const char *key);
 

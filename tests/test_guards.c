@@ -34,19 +34,6 @@
 #define PAGE 4096u
 #define CHUNK_PAGES 512u /* 2 MiB of 4 KiB pages */
 
-static long max_map_count(void)
-{
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
-	long v = 65530;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = 65530;
-		fclose(f);
-	}
-	return v;
-}
-
 /* Run the test with a VMA budget of @budget pages (max_map_count / 4),
  * restored afterwards.  The first upager_create sets the budget from the
  * sysctl: one is made first. */
@@ -60,7 +47,7 @@ static void budget_set(uint64_t budget)
 
 static void budget_restore(void)
 {
-	upager__region_limits(max_map_count());
+	upager__region_limits(t_max_map_count());
 }
 
 /* Mappings (VMAs) that overlap [@addr, @addr + @len): the app view's

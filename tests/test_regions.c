@@ -123,19 +123,6 @@ static void test_thousands(void)
 	t_summary("%d alloc regions and %d file mappings at once, each verified", NALLOC, nfile);
 }
 
-static long max_map_count(void)
-{
-	FILE *fp = fopen("/proc/sys/vm/max_map_count", "re");
-	long v = 65530;
-
-	if (fp) {
-		if (fscanf(fp, "%ld", &v) != 1)
-			v = 65530;
-		fclose(fp);
-	}
-	return v;
-}
-
 /*
  * The region cap for a vm.max_map_count of @maps, by the documented rule,
  * not by the library's code: vm.max_map_count / 8 regions (rounded down),
@@ -236,7 +223,7 @@ static int region_cap_helper(void)
 {
 	struct upager_config cfg = t_config(4096, 64 * 4096);
 	upager_t *p = NULL;
-	long maps = max_map_count();
+	long maps = t_max_map_count();
 	struct cap_run res;
 
 	if (upager_create(&p, &cfg, sizeof(cfg)) != 0)
@@ -305,7 +292,7 @@ static int run_cap_helper(long fake, long *maps, struct cap_run *out)
  */
 static void test_region_cap(void)
 {
-	long maps = max_map_count(), cap = expected_region_cap(maps);
+	long maps = t_max_map_count(), cap = expected_region_cap(maps);
 	struct upager_config cfg = t_config(4096, 64 * 4096);
 	upager_t *p = t_create(&cfg);
 	struct cap_run res = fill_regions(p, cap);
