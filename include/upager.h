@@ -207,7 +207,11 @@ struct upager_stats {
 	                                file), and faults on a resident page
 	                                that only restored access (reference
 	                                faults) */
-	uint64_t pgwritefault;     /**< first stores to a clean resident page */
+	uint64_t pgwritefault;     /**< stores to a resident page mapped
+	                                read-only: the first store to a clean
+	                                page, or to a page paged in dirty
+	                                (pgdirty_predicted) whose access the
+	                                Clock revoked before any store */
 	uint64_t pgpgin;           /**< pages read from backing files (at
 	                                least one byte of each was read) */
 	uint64_t pgpgout;          /**< pages written to backing files */
@@ -270,6 +274,22 @@ struct upager_stats {
 	uint64_t nr_dirty_bytes;         /**< bytes of dirty pages now */
 	uint64_t nr_pinned_bytes;        /**< bytes of pinned pages now */
 	uint64_t memory_limit;           /**< the pager's limit, bytes */
+	/* Write amplification: pgpgout / pgdirtied is the pages written per
+	 * page made dirty (1.0 when every dirty page is written once per
+	 * residency; more when background write-back or upager_sync()
+	 * writes a page that is then stored to again, or a page paged in
+	 * dirty is written back unchanged). */
+	uint64_t pgdirtied;        /**< pages made dirty, counted once per
+	                                residency (from page-in to eviction): a
+	                                page written back and stored to again
+	                                while still resident counts once; with
+	                                pgdirty_predicted and pins */
+	uint64_t pgdirty_predicted; /**< pages paged in writable and dirty at
+	                                 once because a store reached them in
+	                                 their last residency: a load then a
+	                                 store takes one fault, not two; each
+	                                 such page is written back at eviction
+	                                 even if no store reaches it */
 };
 
 /**
@@ -574,7 +594,9 @@ UPAGER_API int upager_stats(upager_t *pager, struct upager_stats *stats, size_t 
  * @pager: the pager.
  * @fd:    descriptor to write to (e.g. 2 for stderr).
  *
- * One line per counter, then one in words about the working set.  It says
+ * One line per counter, one with the write amplification (pgpgout /
+ * pgdirtied) once a page was dirtied, the fault-time quantiles, then one in
+ * words about the working set.  It says
  * "thrashing: ..." (the share of refaults, the working set estimate and
  * the memory limit) when more than half of the pages paged in (pgpgin +
  * pgzerofill) were refaults and at least nr_frames pages refaulted;

@@ -12,6 +12,9 @@
  * N = PROT_NONE in the app view):
  *
  *   not resident --major--> resident R (clean)      read from backing store
+ *                           or RW (dirty)           a store, or a load of a
+ *                                                   page stored to when it
+ *                                                   was last resident
  *   not resident --minor--> resident R (clean)      zero-filled, no I/O
  *   resident N   --minor--> R (clean) or RW (dirty) reference bit set again
  *   resident R   --write--> RW, dirty               only in writable regions
@@ -160,7 +163,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 					raise_sigbus(p, addr, uc);
 					return fault_done(p, t0, 1);
 				}
-				upager__mark_dirty(r, pg, f);
+				upager__mark_dirty(r, pg, f, true);
 				STAT_INC(p, pgwritefault);
 				upager__readahead_hit(r, idx, f);
 			}
@@ -179,18 +182,23 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 				upager__page_unlock(pg);
 				continue;
 			}
+			/* Writable at once if a store made it dirty (one that
+			 * was only paged in dirty stays read-only until a store
+			 * confirms the prediction, so that PG_WRITTEN stays
+			 * true). */
 			uint32_t access = PG_READ;
-			if (((f & PG_DIRTY) || type == FAULT_WRITE) && r->writable)
+			if (r->writable && (type == FAULT_WRITE ||
+			                    (f & (PG_DIRTY | PG_WRITTEN)) == (PG_DIRTY | PG_WRITTEN)))
 				access |= PG_WRITE;
 			if (upager__grant_access(r, idx, 1, access) != 0) {
 				upager__page_unlock(pg);
 				raise_sigbus(p, addr, uc);
 				return fault_done(p, t0, 1);
 			}
-			/* A store to a clean page is its first write; anything
-			 * else only restored access. */
-			if (type == FAULT_WRITE && !(f & PG_DIRTY)) {
-				upager__mark_dirty(r, pg, f);
+			/* A store to a page mapped read-only is a write fault;
+			 * anything else only restored access. */
+			if (type == FAULT_WRITE && (f & (PG_DIRTY | PG_WRITTEN)) != (PG_DIRTY | PG_WRITTEN)) {
+				upager__mark_dirty(r, pg, f, true);
 				STAT_INC(p, pgwritefault);
 			} else {
 				STAT_INC(p, pgminfault);
@@ -211,13 +219,23 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			continue;
 		}
 		/* A store that is known to be one maps the page writable at
-		 * once: one fault instead of two. */
-		uint32_t access = type == FAULT_WRITE ? PG_READ | PG_WRITE : PG_READ;
+		 * once: one fault instead of two.  So does a load of a page
+		 * that a store reached in its last residency (PG_WRITTEN
+		 * outlives eviction): a load then a store, the read-modify-write
+		 * of an update, takes one fault.  The page is dirty from the
+		 * start, since a store through the writable mapping would go
+		 * unseen; PG_WRITTEN is set only by a store seen later, so a
+		 * page stored to once is predicted once, not for ever. */
+		bool predict = type != FAULT_WRITE && r->writable && (page_flags(pg) & PG_WRITTEN);
+		uint32_t access = type == FAULT_WRITE || predict ? PG_READ | PG_WRITE : PG_READ;
 		bool read = false;
 		int rc = upager__page_in_locked(r, idx, upager__ra_window(r, idx), access, true,
 		                                &read);
-		if (rc > 0 && type == FAULT_WRITE)
-			upager__mark_dirty(r, pg, page_flags(pg));
+		if (rc > 0 && (access & PG_WRITE)) {
+			upager__mark_dirty(r, pg, page_flags(pg), !predict);
+			if (predict)
+				STAT_INC(p, pgdirty_predicted);
+		}
 		upager__page_unlock(pg);
 		if (rc < 0) {
 			/* -ENOMEM: every frame is pinned or holds a page whose

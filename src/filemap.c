@@ -175,6 +175,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	}
 	for (k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
+		page_clear(pg, PG_DIRTIED | PG_WRITTEN); /* a new residency */
 		page_set(pg, PG_RESIDENT | (k ? PG_READAHEAD : 0));
 	}
 	upager__stat_resident(p, n, r->units);

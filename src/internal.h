@@ -132,6 +132,12 @@ enum {
 	                           (workingset.c) */
 	PG_VMA_W = 1u << 11,    /* in a guarded chunk: the app view's VMA is
 	                           read-write at this page (mprotect.c) */
+	PG_DIRTIED = 1u << 12,  /* made dirty during this residency (counted
+	                           once in pgdirtied; cleared at page-in) */
+	PG_WRITTEN = 1u << 13,  /* a store was seen during this residency;
+	                           kept while not resident: the page-in of a
+	                           page stored to in its last residency maps it
+	                           writable and dirty at once (fault.c) */
 	PG_PIN_SHIFT = 16,      /* pin count in bits 16..31 */
 };
 #define PG_PIN_ONE (1u << PG_PIN_SHIFT)
@@ -285,7 +291,9 @@ struct upager_ring {
 	X(pgfault, "faults handled")                                         \
 	X(pgmajfault, "faults that read their page from backing storage")    \
 	X(pgminfault, "faults without I/O: zero-fill page-ins, references")  \
-	X(pgwritefault, "first stores to clean resident pages")              \
+	X(pgwritefault, "stores to resident pages mapped read-only")         \
+	X(pgdirtied, "pages made dirty, once per residency")                 \
+	X(pgdirty_predicted, "pages paged in dirty: stored to when last resident") \
 	X(pgpgin, "pages read")                                              \
 	X(pgpgout, "pages written")                                          \
 	X(pgzerofill, "pages zero-filled without I/O")                       \
@@ -626,7 +634,7 @@ UPAGER_HIDDEN int upager__writeback_locked(struct upager *p, struct upager_regio
 UPAGER_HIDDEN int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last,
                                       bool evict);
 UPAGER_HIDDEN void upager__mark_dirty(struct upager_region *r, struct upager_page *pg,
-                                      uint32_t f);
+                                      uint32_t f, bool store);
 UPAGER_HIDDEN void upager__kick_thread(struct upager *p);
 
 /* ==== layer 9: vmscan.c =================================================== */

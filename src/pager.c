@@ -821,10 +821,8 @@ int upager_pin(upager_t *p, void *addr, size_t length)
 				break;
 			}
 		}
-		if (r->writable && !(f & PG_DIRTY)) {
-			page_set(pg, PG_DIRTY);
-			upager__stat_dirty(p, 1, r->units);
-		}
+		if (r->writable)
+			upager__mark_dirty(r, pg, f, true);
 		page_clear(pg, PG_READAHEAD | PG_RA_MARK);
 		if (!page_pins(f))
 			upager__stat_pinned(p, 1, r->units);

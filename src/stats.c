@@ -326,6 +326,10 @@ int upager_print_stats(upager_t *p, int fd)
 	    "bytes of pinned pages now");
 	OUT("  %-20s %14llu  %s\n", "memory_limit", (unsigned long long)s.memory_limit,
 	    "bytes");
+	if (s.pgdirtied)
+		OUT("  write amplification: %.2f pages written per page dirtied (pgpgout / "
+		    "pgdirtied)\n",
+		    (double)s.pgpgout / (double)s.pgdirtied);
 	OUT("  fault time: p50 < %llu ns, p99 < %llu ns, max < %llu ns\n",
 	    (unsigned long long)hist_quantile(&s, 0.5), (unsigned long long)hist_quantile(&s, 0.99),
 	    (unsigned long long)hist_quantile(&s, 1.0));

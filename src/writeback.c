@@ -18,7 +18,9 @@
  * until a write succeeds, so no sync reports success for unwritten data.
  *
  * Dirty accounting (after Linux mm/page-writeback.c): upager__mark_dirty()
- * counts a newly dirty page and, past dirty_high, kicks the pager's thread
+ * counts a newly dirty page (and, once per residency, pgdirtied: pgpgout /
+ * pgdirtied is the write amplification) and, past dirty_high, kicks the
+ * pager's thread
  * through its event word (upager__kick_thread: an atomic and a futex wake,
  * async-signal-safe); the thread (worker.c, above) sleeps on that word.
  *
@@ -284,14 +286,29 @@ int upager__flush_range(struct upager_region *r, uint64_t first, uint64_t last, 
 	return err ? err : busy;
 }
 
-/* A store made locked page @pg of @r dirty.  Past dirty_high (units),
- * kick the background write-back (once until it has run). */
-void upager__mark_dirty(struct upager_region *r, struct upager_page *pg, uint32_t f)
+/**
+ * upager__mark_dirty() - make locked page @pg of @r dirty.
+ * @f:     its flags word, read under the page lock.
+ * @store: a store reached it (a write fault, a pin that may be written
+ *         through), as opposed to a page-in that predicts one
+ *         (pgdirty_predicted).
+ *
+ * Counts the page in pgdirtied once per residency (PG_DIRTIED), records a
+ * store in PG_WRITTEN (the prediction of its next page-in, fault.c), and
+ * past dirty_high (units) kicks the background write-back (once until it
+ * has run).
+ */
+void upager__mark_dirty(struct upager_region *r, struct upager_page *pg, uint32_t f, bool store)
 {
 	struct upager *p = r->pager;
+	uint32_t set = PG_DIRTY | PG_DIRTIED | (store ? PG_WRITTEN : 0);
 
+	if ((f & set) == set)
+		return;
+	page_set(pg, set);
+	if (!(f & PG_DIRTIED))
+		STAT_INC(p, pgdirtied);
 	if (!(f & PG_DIRTY)) {
-		page_set(pg, PG_DIRTY);
 		upager__stat_dirty(p, 1, r->units);
 		if (atomic_load_explicit(&p->stats.dirty_units, memory_order_relaxed) >
 		            (int64_t)p->dirty_high &&

@@ -13,8 +13,9 @@
  * region); a page seen out of memory (or after DONTNEED) stays out until
  * touched; a page seen unreferenced (or after COLD) stays so until
  * touched; a resident page is dirty exactly when it was written since it
- * was last written back; and the counts of resident, dirty and pinned
- * bytes equal nr_resident, nr_dirty and nr_pinned.  Every read verifies
+ * was last written back, or a page-in predicted a store (pgdirty_predicted:
+ * only for a page stored to in an earlier residency); and the counts of
+ * resident, dirty and pinned bytes equal nr_resident, nr_dirty and nr_pinned.  Every read verifies
  * the page's bytes against the model's copy, and at the end the file
  * holds the model's bytes.
  *
@@ -306,6 +307,12 @@ struct mpage {
 	int known_out;   /* not resident for certain until touched */
 	int known_unref; /* unreferenced for certain until touched */
 	int dirty;       /* written since it was last written back */
+	int stored;      /* a store reached it since the model last saw it
+	                    out of memory */
+	int predict;     /* a store reached it in an earlier residency: a
+	                    page-in may make it dirty at once (upager pages in
+	                    writable and dirty a page stored to when it was
+	                    last resident; pgdirty_predicted) */
 	unsigned pins;
 	int wb_error;
 };
@@ -404,10 +411,15 @@ static void model_check(struct model *M, const char *step)
 			if (g->known_out)
 				T_CHECK(!(s & UPAGER_PAGE_RESIDENT),
 				        "%s: %s page %zu resident untouched: %#x", step, R->name, i, s);
-			if (s & UPAGER_PAGE_RESIDENT)
+			/* A written page is dirty until written back; a page the
+			 * model calls clean is clean, unless a page-in predicted
+			 * a store (then it is dirty from now on). */
+			if ((s & UPAGER_PAGE_RESIDENT) && (g->dirty || !g->predict))
 				T_CHECK(!(s & UPAGER_PAGE_DIRTY) == !g->dirty,
 				        "%s: %s page %zu: %#x, model %s", step, R->name, i, s,
 				        g->dirty ? "dirty" : "clean");
+			if ((s & UPAGER_PAGE_RESIDENT) && (s & UPAGER_PAGE_DIRTY))
+				g->dirty = 1;
 			T_CHECK(!(s & UPAGER_PAGE_WB_ERROR) == !g->wb_error,
 			        "%s: %s page %zu: write-back error %#x, model %d", step, R->name, i,
 			        s, g->wb_error);
@@ -415,6 +427,8 @@ static void model_check(struct model *M, const char *step)
 			if (g->touched && !(s & UPAGER_PAGE_RESIDENT)) {
 				g->known_out = 1;
 				g->dirty = 0;
+				g->predict |= g->stored;
+				g->stored = 0;
 			}
 			if (g->touched && !(s & UPAGER_PAGE_REFERENCED))
 				g->known_unref = 1;
@@ -504,7 +518,7 @@ static void touched(struct model *M, struct mregion *R, size_t i, int write)
 	g->known_out = 0;
 	g->known_unref = 0;
 	if (write)
-		g->dirty = 1;
+		g->dirty = g->stored = 1;
 	M->last_r = R;
 	M->last_i = i;
 	M->last_write = write;

@@ -1,0 +1,225 @@
+/*
+ * test_dirty.c - dirty pages across residencies: the page-in of a page
+ * stored to in its last residency is writable and dirty at once
+ * (pgdirty_predicted), and the write-amplification counters (pgdirtied
+ * against pgpgout).
+ *
+ * What must hold, checked against the counters, upager_residency() and the
+ * bytes (in memory and, after unmap, in the file, byte for byte against a
+ * reference kept by the test):
+ *  - a load of a page a store reached in its last residency takes one
+ *    fault, and the store after it none; the page shows dirty;
+ *  - a page paged in dirty that no store reaches is written back once and
+ *    then comes back clean (the prediction does not feed itself);
+ *  - a predicted page whose access the Clock revoked comes back read-only
+ *    on a load, so a store faults (and renews the prediction);
+ *  - read-modify-write passes over more pages than fit take one fault per
+ *    page in every other pass (stores to a page paged in writable go
+ *    unseen, so the pass after it is not predicted), and write each page
+ *    once per residency: pgpgout == pgdirtied.
+ *
+ * Copyright (C) 2026 The upager authors.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "testhooks.h"
+
+#define PS 4096u
+
+static unsigned state_of(upager_t *p, unsigned char *addr)
+{
+	unsigned char v = 0xee;
+
+	T_RET(upager_residency(p, addr, 1, &v), 0);
+	return v;
+}
+
+#define RDW (UPAGER_PAGE_RESIDENT | UPAGER_PAGE_REFERENCED | UPAGER_PAGE_DIRTY)
+
+static void test_predict_and_stop(void)
+{
+	struct upager_config c = t_config(PS, 16 * PS);
+	const size_t npages = 8;
+	int fd = t_make_file(npages * PS, 41, NULL, 0);
+	upager_t *p = t_create(&c);
+	struct upager_stats a, b;
+	unsigned char *ref = malloc(npages * PS), *m;
+	volatile unsigned char *v;
+
+	T_REQUIRE(fd >= 0 && p && ref, "setup");
+	T_REQUIRE(pread(fd, ref, npages * PS, 0) == (ssize_t)(npages * PS), "reference");
+	m = upager_map(p, fd, 0, npages * PS, PROT_READ | PROT_WRITE, UPAGER_SHARED);
+	T_REQUIRE(m != NULL, "upager_map: %s", strerror(errno));
+	T_RET(upager_advise(p, m, npages * PS, UPAGER_ADV_RANDOM), 0);
+	v = m;
+
+	/* A store, then the page leaves memory: written once. */
+	v[3 * PS + 10] = ref[3 * PS + 10] = 0x11;
+	t_stats(p, &a);
+	T_EQ(a.pgdirtied, 1);
+	T_EQ(a.pgdirty_predicted, 0);
+	T_RET(upager_advise(p, m + 3 * PS, PS, UPAGER_ADV_DONTNEED), 0);
+	T_EQ(state_of(p, m + 3 * PS), 0);
+
+	/* A load: one major fault, dirty and writable at once. */
+	t_stats(p, &a);
+	T_EQ(v[3 * PS + 10], 0x11);
+	t_stats(p, &b);
+	T_EQ(b.pgfault - a.pgfault, 1);
+	T_EQ(b.pgmajfault - a.pgmajfault, 1);
+	T_EQ(b.pgdirty_predicted - a.pgdirty_predicted, 1);
+	T_EQ(b.pgdirtied - a.pgdirtied, 1);
+	T_EQ(state_of(p, m + 3 * PS) & RDW, RDW);
+	/* The store after it takes no fault. */
+	v[3 * PS + 20] = ref[3 * PS + 20] = 0x22;
+	t_stats(p, &a);
+	T_EQ(a.pgfault, b.pgfault);
+	T_EQ(a.pgwritefault, b.pgwritefault);
+
+	/* That store went unseen, so the next residency is not predicted:
+	 * the page is written back (dirty), comes back clean, and a store
+	 * faults. */
+	T_RET(upager_advise(p, m + 3 * PS, PS, UPAGER_ADV_DONTNEED), 0);
+	t_stats(p, &b);
+	T_EQ(b.pgpgout - a.pgpgout, 1);
+	T_EQ(v[3 * PS + 20], 0x22);
+	t_stats(p, &a);
+	T_EQ(a.pgdirty_predicted, b.pgdirty_predicted);
+	T_EQ(state_of(p, m + 3 * PS) & UPAGER_PAGE_DIRTY, 0);
+	v[3 * PS + 30] = ref[3 * PS + 30] = 0x33;
+	t_stats(p, &b);
+	T_EQ(b.pgwritefault - a.pgwritefault, 1);
+
+	/* A page only read never comes back dirty. */
+	T_EQ(v[5 * PS], ref[5 * PS]);
+	T_RET(upager_advise(p, m + 5 * PS, PS, UPAGER_ADV_DONTNEED), 0);
+	t_stats(p, &a);
+	T_EQ(v[5 * PS + 1], ref[5 * PS + 1]);
+	t_stats(p, &b);
+	T_EQ(b.pgdirty_predicted, a.pgdirty_predicted);
+	T_EQ(state_of(p, m + 5 * PS) & UPAGER_PAGE_DIRTY, 0);
+
+	T_VERIFIED(t_verify_mem(m, ref, npages * PS, 0, "mapping"));
+	T_RET(upager_unmap(p, m), 0);
+	T_RET(upager_destroy(p), 0);
+	T_EQ(t_verify_fd_buf(fd, 0, ref, npages * PS), -1);
+	free(ref);
+	close(fd);
+}
+
+static void test_revoked_prediction(void)
+{
+	struct upager_config c = t_config(PS, 16 * PS);
+	upager_t *p = t_create(&c);
+	struct upager_stats a, b;
+	volatile uint64_t *w;
+	unsigned char *m;
+
+	T_REQUIRE(p != NULL, "t_create");
+	m = upager_alloc(p, 4 * PS);
+	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
+	T_RET(upager_advise(p, m, 4 * PS, UPAGER_ADV_RANDOM), 0);
+	w = (volatile uint64_t *)(m + PS);
+
+	w[0] = 0x1234;
+	T_RET(upager_advise(p, m + PS, PS, UPAGER_ADV_DONTNEED), 0); /* to scratch */
+	T_EQ(w[0], 0x1234); /* predicted */
+	T_RET(upager_advise(p, m, 4 * PS, UPAGER_ADV_COLD), 0);
+	T_EQ(state_of(p, m + PS), UPAGER_PAGE_RESIDENT | UPAGER_PAGE_DIRTY);
+
+	/* Revoked: a load makes it readable only, still dirty; the store
+	 * faults and confirms the prediction. */
+	t_stats(p, &a);
+	T_EQ(w[0], 0x1234);
+	t_stats(p, &b);
+	T_EQ(b.pgminfault - a.pgminfault, 1);
+	w[1] = 0x5678;
+	t_stats(p, &a);
+	T_EQ(a.pgwritefault - b.pgwritefault, 1);
+	T_EQ(a.pgdirtied, b.pgdirtied); /* counted once per residency */
+
+	/* Confirmed: predicted again at the next page-in. */
+	T_RET(upager_advise(p, m + PS, PS, UPAGER_ADV_DONTNEED), 0);
+	T_EQ(w[1], 0x5678);
+	t_stats(p, &b);
+	T_EQ(b.pgdirty_predicted - a.pgdirty_predicted, 1);
+	T_EQ(w[0], 0x1234);
+	T_RET(upager_destroy(p), 0);
+}
+
+static void test_rmw_amplification(void)
+{
+	const size_t npages = 64, nframes = 16;
+	struct upager_config c = t_config(PS, nframes * PS);
+	upager_t *p;
+	struct upager_stats a, b;
+	uint64_t *ref = calloc(npages * PS / 8, 8);
+	uint64_t *m;
+
+	T_REQUIRE(ref != NULL, "calloc");
+	upager__pause_background_writeback(1);
+	p = t_create(&c);
+	T_REQUIRE(p != NULL, "t_create");
+	m = upager_alloc(p, npages * PS);
+	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
+	T_RET(upager_advise(p, m, npages * PS, UPAGER_ADV_RANDOM), 0);
+
+	for (int pass = 0; pass < 4; pass++) {
+		t_stats(p, &a);
+		for (size_t i = 0; i < npages; i++) {
+			size_t k = i * (PS / 8) + (size_t)pass * 7;
+			volatile uint64_t *x = &m[k];
+			*x = *x + 0x9e3779b97f4a7c15ull * (i + 1);
+			ref[k] = ref[k] + 0x9e3779b97f4a7c15ull * (i + 1);
+		}
+		t_stats(p, &b);
+		if (pass % 2) {
+			/* Every page was stored to when last resident: one fault
+			 * each, no write fault. */
+			T_EQ(b.pgfault - a.pgfault, npages);
+			T_EQ(b.pgwritefault - a.pgwritefault, 0);
+			T_EQ(b.pgdirty_predicted - a.pgdirty_predicted, npages);
+		} else if (pass > 0) {
+			/* The stores of the last pass went unseen (the pages were
+			 * writable from the start), so none is predicted: a load
+			 * and a write fault each, and the prediction is renewed. */
+			T_EQ(b.pgfault - a.pgfault, 2 * npages);
+			T_EQ(b.pgwritefault - a.pgwritefault, npages);
+			T_EQ(b.pgdirty_predicted - a.pgdirty_predicted, 0);
+		}
+	}
+	/* Each residency wrote its page once: written == dirtied, counting
+	 * the pages still dirty in memory. */
+	t_stats(p, &b);
+	T_EQ(b.pgpgout + b.nr_dirty, b.pgdirtied);
+	T_VERIFIED(t_verify_mem(m, ref, npages * PS, 0, "scratch"));
+	T_RET(upager_destroy(p), 0);
+	upager__pause_background_writeback(0);
+	free(ref);
+}
+
+int main(void)
+{
+	static const struct t_test tests[] = {
+		{ "a page stored to comes back dirty, once", test_predict_and_stop },
+		{ "a revoked prediction is confirmed by a store", test_revoked_prediction },
+		{ "read-modify-write: one fault a page, one write a residency",
+		  test_rmw_amplification },
+		{ NULL, NULL },
+	};
+
+	t_init("test_dirty", T_HANG_S);
+	if (!t_io_uring_works())
+		t_skip("io_uring is not available");
+	t_add_suite("dirty", tests);
+	return t_run_suite();
+}
