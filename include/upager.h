@@ -86,7 +86,15 @@ extern "C" {
 #define UPAGER_MIN_FRAMES 4u                 /**< memory_limit / page_size */
 #define UPAGER_DEFAULT_IO_DEPTH 64u          /**< entries per ring */
 #define UPAGER_MAX_IO_DEPTH 4096u
-#define UPAGER_DEFAULT_READAHEAD 16u         /**< pages */
+#define UPAGER_DEFAULT_READAHEAD_BYTES (1u << 20) /**< the default read-ahead:
+                                                  this many bytes of pages,
+                                                  and at least
+                                                  UPAGER_DEFAULT_READAHEAD
+                                                  pages (256 pages of
+                                                  4 KiB, 64 of 16 KiB, 16
+                                                  of 64 KiB and more).
+                                                  Chosen by bench/ */
+#define UPAGER_DEFAULT_READAHEAD 16u         /**< pages: the least default */
 #define UPAGER_MAX_READAHEAD 1024u           /**< pages */
 #define UPAGER_MAX_REGION_BYTES ((size_t)1 << 40) /**< one region, bytes */
 #define UPAGER_MAX_REGIONS 65536u /**< regions of a process, whatever
@@ -158,7 +166,10 @@ struct upager_config {
 	uint32_t io_depth;
 	/** Most pages read ahead on a sequential fault (1..1024), or
 	 *  UPAGER_READAHEAD_OFF for none.  0: $UPAGER_READAHEAD (a number, or
-	 *  "off"), else 16.  UPAGER_ADV_RANDOM turns it off for one region. */
+	 *  "off"), else 1 MiB of pages and at least 16 pages
+	 *  (UPAGER_DEFAULT_READAHEAD_BYTES).  A region of another page size
+	 *  (struct upager_region_params) reads ahead as many bytes, at least
+	 *  one page.  UPAGER_ADV_RANDOM turns it off for one region. */
 	uint32_t readahead;
 	/** UPAGER_DIRECT_IO or 0. */
 	uint32_t flags;
@@ -394,7 +405,8 @@ struct upager_region_params {
 	uint64_t page_size;
 	/** Most pages (of this region's size) read ahead on a sequential
 	 *  fault (1..1024), or UPAGER_READAHEAD_OFF for none in this region.
-	 *  0: the pager's readahead. */
+	 *  0: the pager's readahead in bytes (pages of the pager's size times
+	 *  their number), in pages of this region's size, at least 1. */
 	uint32_t readahead;
 	/** The access pattern from the start, as upager_advise() would set it
 	 *  later: UPAGER_ADV_NORMAL (0), UPAGER_ADV_RANDOM or

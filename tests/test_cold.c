@@ -120,7 +120,9 @@ static void test_config_resolve(void)
 	T_RET(upager_config_resolve(NULL, 0, &out, sizeof(out)), 0);
 	T_EQ(out.page_size, t_default_page_size());
 	T_EQ(out.io_depth, UPAGER_DEFAULT_IO_DEPTH);
-	T_EQ(out.readahead, UPAGER_DEFAULT_READAHEAD);
+	T_EQ(out.readahead, UPAGER_DEFAULT_READAHEAD_BYTES / out.page_size > UPAGER_DEFAULT_READAHEAD
+	                            ? UPAGER_DEFAULT_READAHEAD_BYTES / out.page_size
+	                            : UPAGER_DEFAULT_READAHEAD);
 	T_GE(out.memory_limit / out.page_size, UPAGER_MIN_FRAMES);
 
 	t_env_set("UPAGER_PAGE_SIZE", "64KiB");

@@ -236,7 +236,9 @@ static void test_config_resolve(void)
 	T_EQ(out.memory_limit, (size_t)phys * (size_t)sys_page / 4 / t_default_page_size() *
 	                               t_default_page_size());
 	T_EQ(out.io_depth, 64);
-	T_EQ(out.readahead, 16);
+	/* 1 MiB of pages, at least 16 pages. */
+	T_EQ(out.readahead, (1u << 20) / t_default_page_size() > 16
+	                            ? (1u << 20) / t_default_page_size() : 16);
 	T_EQ(out.flags, 0);
 
 	/* Environment fills zero fields only. */

@@ -403,6 +403,50 @@ static void test_advice_at_map(void)
 	          "SEQUENTIAL read 8 pages ahead on its first fault", npages, npages);
 }
 
+/*
+ * The default read-ahead is bytes (UPAGER_DEFAULT_READAHEAD_BYTES, at
+ * least 16 pages), and a region of another page size inherits the pager's
+ * in bytes: a SEQUENTIAL region reads its whole window on its first fault,
+ * so the pages resident after it show the window.
+ */
+static void test_readahead_in_bytes(void)
+{
+	const size_t sizes[] = { 64 * KiB, 2 * MiB };
+	struct upager_config c = t_config(4 * KiB, 64 * MiB), out;
+	upager_t *p;
+
+	c.readahead = 0; /* the default */
+	t_env_set("UPAGER_READAHEAD", NULL);
+	T_RET(upager_config_resolve(&c, sizeof(c), &out, sizeof(out)), 0);
+	T_EQ(out.readahead, UPAGER_DEFAULT_READAHEAD_BYTES / (4 * KiB));
+	p = t_create(&c);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		const size_t ps = sizes[k], len = 4 * MiB + 32 * ps, npages = len / ps;
+		size_t want = UPAGER_DEFAULT_READAHEAD_BYTES / ps ? UPAGER_DEFAULT_READAHEAD_BYTES / ps : 1;
+		struct upager_region_params rp = params(ps);
+		int fd = t_make_file(len, 0xb0 + k, NULL, 0);
+		size_t ahead = 0;
+		unsigned char *m;
+
+		rp.advice = UPAGER_ADV_SEQUENTIAL;
+		m = upager_map_params(p, fd, 0, len, PROT_READ, UPAGER_PRIVATE, &rp, sizeof(rp));
+		T_REQUIRE(m != NULL, "map %zu KiB pages: %s", ps / KiB, strerror(errno));
+		T_EQ(*(volatile uint64_t *)m, t_pattern_u64(0xb0 + k, 0));
+		for (size_t i = 1; i < npages; i++)
+			ahead += resident(p, m + i * ps);
+		T_EQ(ahead, want);
+		T_CHECK(resident(p, m + want * ps) && !resident(p, m + (want + 1) * ps),
+		        "%zu KiB pages: the window is not pages 1..%zu", ps / KiB, want);
+		T_VERIFIED(t_verify_buf(m, len, 0xb0 + k, 0, "SEQUENTIAL"));
+		T_RET(upager_unmap(p, m), 0);
+		close(fd);
+	}
+	T_RET(upager_destroy(p), 0);
+	t_env_restore();
+	t_summary("default read-ahead %u pages of 4 KiB; regions of 64 KiB and 2 MiB pages read "
+	          "1 MiB ahead (16 pages) and 1 page", out.readahead);
+}
+
 /* ---- direct I/O per region ------------------------------------------------- */
 
 static void direct_io_case(int pager_direct, uint32_t region_flags, int want_direct)
@@ -596,6 +640,7 @@ int main(void)
 	static const struct t_test tests[] = {
 		{ "errors", test_errors },
 		{ "readahead_per_region", test_readahead_per_region },
+		{ "readahead_in_bytes", test_readahead_in_bytes },
 		{ "advice_at_map", test_advice_at_map },
 		{ "direct_io_per_region", test_direct_io_per_region },
 		{ "pins_in_bytes", test_pins_in_bytes },
