@@ -48,7 +48,8 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * @ra_pages: most pages after @idx to read in the same request.
  * @access:   0 (leave inaccessible, as WILLNEED does), or PG_READ /
  *            PG_READ | PG_WRITE for @idx; read-ahead pages get PG_READ
- *            except the last, the marker.
+ *            except the first, the marker (@idx + 1 after a demanded
+ *            page; @idx itself for a run read ahead without demand).
  * @demand:   @idx itself was demanded (a fault, a pin): wait for its frame
  *            (upager__frame_alloc).  Without it (read-ahead, WILLNEED)
  *            nothing waits, and -ENOMEM only means "not now".
@@ -184,23 +185,27 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	atomic_store_explicit(&r->ra_next, idx + n, memory_order_relaxed);
 
 	if (access) {
-		/* The demanded page, and read-ahead pages up to the marker. */
-		uint64_t grant = n > 1 ? n - 1 : 1;
-		rc = -1;
-		if (grant > 1 && access == PG_READ)
-			rc = upager__grant_access(r, idx, grant, PG_READ); /* one call */
-		else if (grant > 1)
-			upager__grant_access(r, idx + 1, grant - 1, PG_READ);
-		if (rc != 0)
+		/*
+		 * The run's first read-ahead page is the marker and stays
+		 * inaccessible (readahead.c): @idx + 1 after a demanded page,
+		 * else @idx itself (an asynchronous run).  The demanded page
+		 * gets @access, the pages after the marker PG_READ.
+		 */
+		uint64_t mark = demand ? idx + 1 : idx;
+
+		rc = 0;
+		if (demand)
 			rc = upager__grant_access(r, idx, 1, access);
+		if (rc == 0 && n > 1 && mark + 1 < idx + n)
+			upager__grant_access(r, mark + 1, idx + n - mark - 1, PG_READ);
 		if (rc < 0) {
 			/* Resident but inaccessible: a later touch retries. */
 			for (k = 1; k < n; k++)
 				upager__page_unlock(&r->pages[idx + k]);
 			return rc;
 		}
-		if (n > 1)
-			page_set(&r->pages[idx + n - 1], PG_RA_MARK);
+		if (n > 1 || !demand)
+			page_set(&r->pages[mark], PG_RA_MARK);
 	}
 	for (k = 1; k < n; k++)
 		upager__page_unlock(&r->pages[idx + k]);

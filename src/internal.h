@@ -29,6 +29,7 @@
  *                                   eviction; granting access in budget
  *   10  filemap.c                   page-in of a page and its read-ahead run
  *   11  readahead.c                 the window, the marker, the next run
+ *                                   (read by the pager's thread)
  *   12  fault.c                     the fault: major, minor, write
  *   13  signal.c                    libsigsegv's dispatcher and handler; the
  *                                   one upward call is its callback into
@@ -111,6 +112,9 @@
 #define UPAGER_BOUNCE_BYTES ((size_t)1 << 20)
 /* Most pages one eviction pass writes back in one submission. */
 #define UPAGER_WB_BATCH 16u
+/* Read-ahead runs waiting for the pager's thread at once (readahead.c);
+ * with every slot taken, the faulting thread reads the run itself. */
+#define UPAGER_RA_ASYNC 8u
 /* Most requests a read-ahead run or write-back batch hands to io_run. */
 #define UPAGER_IO_BATCH 32u
 
@@ -395,6 +399,10 @@ struct upager {
 	unsigned wbusy;            /* requests being served */
 	pthread_cond_t widle;
 	_Atomic uint32_t wkick;    /* futex: bumped to wake the worker */
+	/* Asynchronous read-ahead runs the faults posted for the pager's
+	 * thread (readahead.c): frame_owner() of a run's first page, 0 for
+	 * an empty slot. */
+	_Atomic uint64_t ra_async[UPAGER_RA_ASYNC];
 	_Atomic int wb_kicked;     /* a fault already kicked for write-back */
 	uint64_t wb_cursor;        /* background write-back's own hand */
 	uint64_t dirty_low;        /* background write-back stops here */
@@ -657,7 +665,8 @@ UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
 
 UPAGER_HIDDEN unsigned upager__ra_window(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__readahead_hit(struct upager_region *r, uint64_t idx, uint32_t f);
-UPAGER_HIDDEN void upager__readahead_next(struct upager_region *r, uint64_t next);
+UPAGER_HIDDEN void upager__readahead_next(struct upager_region *r, uint64_t marker);
+UPAGER_HIDDEN bool upager__readahead_async(struct upager *p);
 
 /* ==== layer 12: fault.c =================================================== */
 

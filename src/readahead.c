@@ -2,8 +2,9 @@
  * readahead.c - read-ahead: the window of a region, the marker, and the
  * next run (after Linux mm/readahead.c).
  *
- * SIGNAL CONTEXT: called from the fault handler; atomics, page try-locks
- * and page-in (filemap.c) only.
+ * SIGNAL CONTEXT: called from the fault handler; atomics, page try-locks,
+ * the pager's event word (a futex wake) and page-in (filemap.c) only.
+ * upager__readahead_async() runs on the pager's thread.
  *
  * A major fault on the page a sequential stream reaches next (the page
  * after the last run read) grows the window: 4 pages, then doubling up to
@@ -13,14 +14,23 @@
  * UPAGER_ADV_RANDOM turns read-ahead off.
  *
  * A run is read with one request and made readable with one protection
- * change (mprotect.c), except its last page, the marker, which stays
- * inaccessible: touching it is a minor fault that tells the stream goes on
- * and reads the next run before the application gets there (like the
- * kernel's PG_readahead), so a sequential scan takes one fault per run.
- * The next run never waits for frames (filemap.c without demand).
+ * change (mprotect.c), except its first read-ahead page, the marker, which
+ * stays inaccessible: the page after the demanded one, or the first page
+ * of a run read without demand.  Touching the marker is a minor fault that
+ * tells the stream goes on, like the kernel's PG_readahead: it posts the
+ * next run (the pages after the last run read) to the pager's thread and
+ * returns, so the next run is read while the application works through
+ * this one, and a sequential scan takes one fault per run and waits for
+ * I/O only when it outruns the disk.  The pager's thread reads posted runs
+ * with the same page-in as a fault, without waiting for frames; with every
+ * slot taken (UPAGER_RA_ASYNC streams at once), the faulting thread reads
+ * the run itself.  A run may also be read by a fault that gets there
+ * first: page locks decide, and each page is read once.
  *
- * Owns: the window, the read-ahead and marker bits' meaning.
- * Calls: filemap.c, page.c, stats.c.
+ * Owns: the window, the read-ahead and marker bits' meaning, the posted
+ * runs (struct upager's ra_async).
+ * Calls: filemap.c, writeback.c (the pager's event word), gate.c,
+ * region.c, page.c, stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -75,15 +85,13 @@ void upager__readahead_hit(struct upager_region *r, uint64_t idx, uint32_t f)
 	}
 }
 
-/* After a marker hit on @idx (unlocked now): read the next run. */
-void upager__readahead_next(struct upager_region *r, uint64_t next)
+/* Read the run that starts at page @next of @r (locked by nobody yet):
+ * its first page is a read-ahead page and the marker. */
+static void read_run(struct upager_region *r, uint64_t next)
 {
-	struct upager_page *pg;
+	struct upager_page *pg = &r->pages[next];
 	unsigned w;
 
-	if (next >= r->npages)
-		return;
-	pg = &r->pages[next];
 	if ((page_flags(pg) & PG_RESIDENT) || !upager__page_trylock(pg))
 		return;
 	if (!(page_flags(pg) & PG_RESIDENT)) {
@@ -94,4 +102,72 @@ void upager__readahead_next(struct upager_region *r, uint64_t next)
 		}
 	}
 	upager__page_unlock(pg);
+}
+
+/* Post the run at @next of @r for the pager's thread; false if every slot
+ * is taken.  Async-signal-safe: atomics and a futex wake. */
+static bool post_run(struct upager_region *r, uint64_t next)
+{
+	struct upager *p = r->pager;
+	uint64_t o = frame_owner(r, next);
+
+	for (unsigned i = 0; i < UPAGER_RA_ASYNC; i++)
+		if (atomic_load_explicit(&p->ra_async[i], memory_order_relaxed) == o)
+			return true; /* posted already */
+	for (unsigned i = 0; i < UPAGER_RA_ASYNC; i++) {
+		uint64_t empty = 0;
+
+		if (atomic_compare_exchange_strong(&p->ra_async[i], &empty, o)) {
+			upager__kick_thread(p);
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
+ * upager__readahead_next() - the marker @marker of @r was touched (its
+ * page is unlocked now): have the next run read, the pages after the last
+ * run read, by the pager's thread, or by this thread when no slot is free.
+ */
+void upager__readahead_next(struct upager_region *r, uint64_t marker)
+{
+	uint64_t next = atomic_load_explicit(&r->ra_next, memory_order_relaxed);
+
+	if (next <= marker || next >= r->npages)
+		return;
+	if (page_flags(&r->pages[next]) & (PG_RESIDENT | PG_LOCKED))
+		return;
+	if (!post_run(r, next))
+		read_run(r, next);
+}
+
+/**
+ * upager__readahead_async() - read the runs posted to the pager's thread.
+ * @p: the pager; called on its thread.
+ *
+ * Each run's region is looked up by id inside the region gate, so a
+ * region unmapped since the post is skipped (a region that took its id
+ * meanwhile gets a harmless read-ahead).
+ *
+ * Return: true if a run was taken.
+ */
+bool upager__readahead_async(struct upager *p)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < UPAGER_RA_ASYNC; i++) {
+		uint64_t o = atomic_exchange(&p->ra_async[i], 0);
+		struct upager_region *r;
+
+		if (!o)
+			continue;
+		any = true;
+		upager__gate_read_enter();
+		r = upager__region_get(owner_region_id(o));
+		if (r && r->pager == p && owner_page(o) < r->npages)
+			read_run(r, owner_page(o));
+		upager__gate_read_exit();
+	}
+	return any;
 }

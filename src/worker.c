@@ -1,5 +1,6 @@
 /*
  * worker.c - the pager's background thread: asynchronous page-in for
+ * read-ahead runs that faults post (readahead.c) and for
  * UPAGER_ADV_WILLNEED, and background write-back.
  *
  * Not signal context: everything here runs on the thread or in API calls.
@@ -17,7 +18,8 @@
  * Owns: the pager's thread, its WILLNEED queue, background write-back's
  * own hand.  It sleeps on the event word that writeback.c's
  * upager__kick_thread() bumps; nothing below calls into this file.
- * Calls: filemap.c (page-in), writeback.c (write-back, the kick), region.c,
+ * Calls: readahead.c (posted runs), filemap.c (page-in), writeback.c
+ * (write-back, the kick), region.c,
  * gate.c, page.c, inject.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -166,6 +168,9 @@ static void *worker_main(void *arg)
 		struct willneed_req q;
 		bool have = false;
 
+		/* Read-ahead runs first: a scan is waiting for them. */
+		if (!atomic_load(&p->wstop) && upager__readahead_async(p))
+			continue;
 		pthread_mutex_lock(&p->wlock);
 		if (p->wstop) {
 			pthread_mutex_unlock(&p->wlock);
