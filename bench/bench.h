@@ -98,6 +98,7 @@ struct options {
 	bool advise;
 	const char *csv;       /* NULL: OUT_DIR/upager-bench-DATE.csv */
 	const char *out_dir;   /* "." */
+	const char *umap;      /* UMap's install prefix; NULL: none */
 };
 
 /* -------------------------------------------------------------------------
@@ -262,6 +263,7 @@ FILE *open_csv(struct bench *b);
 void csv_row(FILE *f, const struct trow *r);
 void print_rows_header(FILE *out);
 void print_row(FILE *out, const struct trow *r);
+void print_ratios(FILE *out, const struct trow *rows, size_t n);
 
 /* -------------------------------------------------------------------------
  * keygen.c: key generators
@@ -390,6 +392,7 @@ struct job {
 	unsigned threads;
 	double seconds;             /* time budget; 0: none (seq) */
 	bool advise;
+	const char *umap;           /* UMap's install prefix, or NULL */
 };
 
 /* What a child sends back. */
@@ -441,7 +444,10 @@ struct engine_ctx {
 };
 
 /*
- * A system under test.  In its child, engine.c calls setup (untimed: map
+ * A system under test.  In the parent, job.c calls prepare first, if
+ * any (after making the run's cgroup): when it returns -1 the row is
+ * skipped with its reason; release, if any, is called after every run
+ * that prepare allowed.  In its child, engine.c calls setup (untimed: map
  * or copy the data, set ctx->base), then the timed phase, whose clock
  * includes finish (update runs only: make the writes durable), then
  * teardown (untimed: counters, unmap).  setup returns -errno, with the
@@ -456,16 +462,19 @@ struct engine {
 	bool seq_only;
 	bool in_ram;   /* needs D of memory; page cache not dropped */
 	bool upager;
+	bool own_pages; /* pages of upager's page size (UMap), not the system's */
+	int (*prepare)(const struct job *j, const struct cgroup *cg, char *why, size_t len);
+	void (*release)(void);
 	int (*setup)(struct engine_ctx *ctx, const struct job *j, struct result *r);
 	int (*finish)(void *priv);  /* NULL: nothing to make durable */
 	const char *finish_what;     /* its name, for the error */
 	void (*teardown)(struct engine_ctx *ctx, const struct job *j, struct result *r);
 };
 
-extern const struct engine engine_upager, engine_upager_direct, engine_mmap, engine_pread,
-	engine_ram;
+extern const struct engine engine_upager, engine_upager_direct, engine_mmap, engine_umap,
+	engine_pread, engine_ram;
 
-enum { SYS_UPAGER, SYS_UPAGER_DIRECT, SYS_MMAP, SYS_PREAD, SYS_RAM, NSYSTEMS };
+enum { SYS_UPAGER, SYS_UPAGER_DIRECT, SYS_MMAP, SYS_UMAP, SYS_PREAD, SYS_RAM, NSYSTEMS };
 extern const struct engine *const engines[NSYSTEMS];
 
 int engine_child(const void *arg, void *out);

@@ -12,10 +12,11 @@
  * util.c (proc_value).
  *
  * Systems (one file each, engine-*.c, like fio's engines/): upager,
- * upager-direct, mmap, pread and ram.  Each fills a struct engine (bench.h):
+ * upager-direct, mmap, umap, pread and ram.  Each fills a struct engine (bench.h):
  * setup (untimed: map or copy the D bytes), finish (timed: the sync of
  * update), teardown (untimed: counters, unmap), and how job.c must place
- * it (its cgroup policy, seq only, in RAM).  Every run of a system is a
+ * it (its cgroup policy, seq only, in RAM), and what the parent checks
+ * or sets up around its runs (prepare, release: UMap's library).  Every run of a system is a
  * child of its own (runner.c).
  */
 #include "bench.h"
@@ -24,6 +25,7 @@ const struct engine *const engines[NSYSTEMS] = {
 	[SYS_UPAGER] = &engine_upager,
 	[SYS_UPAGER_DIRECT] = &engine_upager_direct,
 	[SYS_MMAP] = &engine_mmap,
+	[SYS_UMAP] = &engine_umap,
 	[SYS_PREAD] = &engine_pread,
 	[SYS_RAM] = &engine_ram,
 };

@@ -102,7 +102,8 @@ size_t run_one(struct bench *b, struct job *j)
 	snprintf(row->system, sizeof(row->system), "%s", s->name);
 	row->data = ds->data;
 	row->limit = ds->limit;
-	row->page_size = s->upager ? ds->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
+	row->page_size = s->upager || s->own_pages ? ds->page_size
+	                                           : (uint64_t)sysconf(_SC_PAGESIZE);
 	row->threads = j->threads;
 	row->unit = j->acc == ACC_SEQ ? "MB/s" : "op/s";
 	if (s->upager)
@@ -140,10 +141,23 @@ size_t run_one(struct bench *b, struct job *j)
 		}
 	}
 
+	/* What the system needs in the parent (UMap's library). */
+	if (s->prepare && s->prepare(j, cg.version ? &cg : NULL, why, sizeof(why)) < 0) {
+		row->cgroup = "-";
+		row->cg_limit = 0;
+		row->notes[0] = '\0';
+		note(row, "skipped: %s", why);
+		cg_remove(&cg);
+		say("%s/%s/%s: skipped (%s)", j->workload, regime_names[j->regime], s->name, why);
+		return idx;
+	}
+
 	say("%s/%s/%s: D %s, L %s, %u thread%s...", j->workload, regime_names[j->regime],
 	    s->name, UNITS_SHORT(ds->data), UNITS_SHORT(ds->limit), j->threads, j->threads == 1 ? "" : "s");
 	rc = run_in_child(engine_child, j, &r, sizeof(r), cg.version ? &cg : NULL,
 	                  child_timeout(j), &fn_rc, why, sizeof(why));
+	if (s->release)
+		s->release();
 	if (cg.version) {
 		row->cg_peak = cg_peak(&cg);
 		oom = cg_oom_kills(&cg);
@@ -240,6 +254,7 @@ void job_init(struct job *j, const struct bench *b, struct dataset *ds, const ch
 	j->threads = b->threads;
 	j->seconds = acc == ACC_SEQ ? 0 : b->seconds;
 	j->advise = b->opt.advise;
+	j->umap = b->opt.umap;
 }
 
 /* Every wanted system in every wanted regime, hot first. */

@@ -47,6 +47,7 @@ enum {
 	OPT_ADVISE,
 	OPT_OPS,
 	OPT_OUT_DIR,
+	OPT_UMAP,
 };
 
 static const struct option long_options[] = {
@@ -66,6 +67,7 @@ static const struct option long_options[] = {
 	{ "quick", no_argument, NULL, 'q' },
 	{ "csv", required_argument, NULL, 'c' },
 	{ "out-dir", required_argument, NULL, OPT_OUT_DIR },
+	{ "umap", required_argument, NULL, OPT_UMAP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -99,7 +101,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: " PROG " [OPTIONS]\n"
-		"Measure upager against the kernel's mmap, a pread loop and an in-RAM copy.\n"
+		"Measure upager against the kernel's mmap, LLNL's UMap (if given), a pread loop\n"
+		"and an in-RAM copy.\n"
 		"Tables go to stdout, a CSV file to --csv or --out-dir, progress to stderr;\n"
 		"bench/plot.gp draws PNGs from the CSV.\n"
 		"\n"
@@ -117,7 +120,10 @@ static void usage(FILE *out)
 		"                        operations of a run (default %lluM, quick %lluM)\n"
 		"      --regime R        hot, cold or both (default both)\n"
 		"      --systems LIST    comma-separated systems (default all): upager,\n"
-		"                        upager-direct, mmap, pread, ram\n"
+		"                        upager-direct, mmap, umap, pread, ram\n"
+		"      --umap PREFIX     UMap installed in PREFIX (PREFIX/lib/libumap.so, loaded\n"
+		"                        at run time; default $UPAGER_BENCH_UMAP); without it\n"
+		"                        the umap rows are skipped\n"
 		"      --advise          advise the access pattern (madvise, upager_advise)\n"
 		"  -q, --quick           smaller defaults: L %s, D 8 L, %.0f s, fault %u samples\n"
 		"  -n, --samples N       fault: samples per case (default %u)\n"
@@ -278,6 +284,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case OPT_OUT_DIR:
 			opt->out_dir = optarg;
 			break;
+		case OPT_UMAP:
+			opt->umap = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -291,6 +300,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		usage_error("--sweep sets D itself: drop --data");
 	if (!samples_given)
 		opt->samples = opt->quick ? QUICK_SAMPLES : DEFAULT_SAMPLES;
+	if (!opt->umap)
+		opt->umap = getenv("UPAGER_BENCH_UMAP");
 }
 
 static bool workload_wanted(const struct options *opt, size_t i)
@@ -338,6 +349,8 @@ static void print_header(const struct bench *b)
 	       "cannot limit those already-charged pages); cold = page cache dropped before "
 	       "each run%s, mmap/pread in cgroup L, upager in cgroup L+5%%+16M\n",
 	       can_drop ? "" : " (NOT POSSIBLE: drop_caches not writable; cold = hot)");
+	printf("umap: %s\n", b->opt.umap && *b->opt.umap ? b->opt.umap
+	                                                  : "none given (--umap PREFIX): skipped");
 	printf("every system runs in its own child; peak RSS = max(its VmHWM, RSS sampled "
 	       "every 5 ms while timed); ram = in-RAM "
 	       "copy (bound), only where D < MemAvailable/2\n");

@@ -58,6 +58,7 @@ static void workload_end(struct bench *b, size_t first)
 	print_rows_header(stdout);
 	for (size_t i = first; i < b->nrows; i++)
 		print_row(stdout, &b->rows[i]);
+	print_ratios(stdout, b->rows + first, b->nrows - first);
 	fflush(stdout);
 	if (b->csv) {
 		for (size_t i = first; i < b->nrows; i++)
