@@ -12,7 +12,8 @@
  * util.c (proc_value).
  *
  * Systems (one file each, engine-*.c, like fio's engines/): upager,
- * upager-direct, mmap, umap, pread and ram.  Each fills a struct engine (bench.h):
+ * upager-direct, mmap, umap, pread, ram, and swap (the scratch workload
+ * only, against upager_alloc memory).  Each fills a struct engine (bench.h):
  * setup (untimed: map or copy the D bytes), finish (timed: the sync of
  * update), teardown (untimed: counters, unmap), and how job.c must place
  * it (its cgroup policy, seq only, in RAM), and what the parent checks
@@ -28,6 +29,7 @@ const struct engine *const engines[NSYSTEMS] = {
 	[SYS_UMAP] = &engine_umap,
 	[SYS_PREAD] = &engine_pread,
 	[SYS_RAM] = &engine_ram,
+	[SYS_SWAP] = &engine_swap,
 };
 
 /* Set @j's engine up, run the timed phase on it, tear it down. */
@@ -40,7 +42,9 @@ static int engine_run(const struct job *j, struct result *r)
 
 	if (e->setup && e->setup(&ctx, j, r) < 0)
 		return r->rc;
-	if (r->rc == 0) {
+	if (r->rc == 0 && j->acc == ACC_SCRATCH) {
+		timed_scratch(j, ctx.base, e->counters, ctx.priv, r);
+	} else if (r->rc == 0) {
 		rc = timed_run(j, ctx.base, finish, ctx.priv, r);
 		if (rc < 0)
 			fail(r, rc, "%s", finish ? e->finish_what : "run");
