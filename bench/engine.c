@@ -16,9 +16,9 @@
  * only, against upager_alloc memory).  Each fills a struct engine (bench.h):
  * setup (untimed: map or copy the D bytes), finish (timed: the sync of
  * update), teardown (untimed: counters, unmap), and how job.c must place
- * it (its cgroup policy, seq only, in RAM), and what the parent checks
- * or sets up around its runs (prepare, release: UMap's library).  Every run of a system is a
- * child of its own (runner.c).
+ * it (its cgroup policy, seq only, in RAM, scratch), and what the parent
+ * checks or sets up around its runs (prepare, release: UMap's library, the
+ * swap file).  Every run of a system is a child of its own (runner.c).
  */
 #include "bench.h"
 
