@@ -17,11 +17,12 @@
  *   dataset.c       the data file, the page cache, one data size's keys
  *   runner.c        memory cgroups and the forked child a run lives in
  *   timed.c         the timed phase inside the child: workers, RSS sampler
- *   engine-*.c      the systems under test, one struct engine each
+ *   engine-*.c      the systems under test, one struct engine each (swap:
+ *                   the scratch workload's kernel swap, and its swap file)
  *   engine.c        the engine table and the child's body around an engine
  *   check.c         checks of a run's sums, and the fault report's checks
  *   job.c           one run: page cache, cgroup, child, checks, table row
- *   workloads.c     seq, rand, zipf, threads, update
+ *   workloads.c     seq, rand, zipf, threads, update, scratch
  *   workload-fault.c  the fault service-time workload
  *   main.c          options, the table of workloads, main
  *
@@ -77,6 +78,7 @@
 #define KEY_WORD (UPDATE_BIT - 1)
 #define DATA_SEED 0x6461746173656564ull
 #define CG_SLACK_FIXED (16 * MiB) /* upager cold cgroup: L + L/20 + this */
+#define SCRATCH_OVER_LIMIT 4u   /* scratch: S = 4 L unless --data */
 
 enum { REGIME_HOT, REGIME_COLD, NREGIMES };
 
@@ -98,6 +100,7 @@ struct options {
 	bool advise;
 	const char *csv;       /* NULL: OUT_DIR/upager-bench-DATE.csv */
 	const char *out_dir;   /* "." */
+	const char *umap;      /* UMap's install prefix; NULL: none */
 };
 
 /* -------------------------------------------------------------------------
@@ -262,6 +265,7 @@ FILE *open_csv(struct bench *b);
 void csv_row(FILE *f, const struct trow *r);
 void print_rows_header(FILE *out);
 void print_row(FILE *out, const struct trow *r);
+void print_ratios(FILE *out, const struct trow *rows, size_t n);
 
 /* -------------------------------------------------------------------------
  * keygen.c: key generators
@@ -364,6 +368,7 @@ uint64_t cg_peak(const struct cgroup *cg);
 uint64_t cg_oom_kills(const struct cgroup *cg);
 void cg_remove(struct cgroup *cg);
 void install_fatal_signal_handlers(void);
+void on_fatal_cleanup(void (*fn)(void));
 
 typedef int (*child_fn)(const void *arg, void *out);
 
@@ -375,7 +380,10 @@ int run_in_child(child_fn fn, const void *arg, void *out, size_t outsz,
  * timed.c: the timed phase (in the child)
  */
 
-enum access { ACC_SEQ, ACC_READ, ACC_UPDATE };
+enum access { ACC_SEQ, ACC_READ, ACC_UPDATE, ACC_SCRATCH };
+
+/* The phases of the scratch workload, one row each. */
+enum { PH_FILL, PH_RMW, PH_SCAN, NPHASES };
 
 struct engine;
 
@@ -390,6 +398,7 @@ struct job {
 	unsigned threads;
 	double seconds;             /* time budget; 0: none (seq) */
 	bool advise;
+	const char *umap;           /* UMap's install prefix, or NULL */
 };
 
 /* What a child sends back. */
@@ -414,15 +423,25 @@ struct result {
 	uint64_t minflt, majflt, read_bytes; /* timed phase, whole process */
 	uint64_t rss_start_kb, hwm_kb;
 	uint64_t rss_sampled_kb; /* most RSS seen by the sampler, timed phase */
+	/* scratch: each phase (ops, rmw, sum, chunks, partial above: rmw's) */
+	struct {
+		uint64_t ns, ops, bytes, sum;
+		uint64_t minflt, majflt;
+		struct upager_delta up; /* the engine's counters over the phase */
+	} phase[NPHASES];
 };
 
 int fail(struct result *r, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 typedef int (*finish_fn)(void *arg);
+/* An engine's counters so far (absolute: upager's, or swap's pages). */
+typedef void (*counters_fn)(void *arg, struct upager_delta *abs);
 
 int timed_run(const struct job *j, char *base, finish_fn finish, void *farg,
               struct result *r);
+int timed_scratch(const struct job *j, char *base, counters_fn counters, void *carg,
+                  struct result *r);
 
 /* -------------------------------------------------------------------------
  * engine-*.c: the systems under test; engine.c: their table and driver
@@ -441,7 +460,10 @@ struct engine_ctx {
 };
 
 /*
- * A system under test.  In its child, engine.c calls setup (untimed: map
+ * A system under test.  In the parent, job.c calls prepare first, if
+ * any (after making the run's cgroup): when it returns -1 the row is
+ * skipped with its reason; release, if any, is called after every run
+ * that prepare allowed.  In its child, engine.c calls setup (untimed: map
  * or copy the data, set ctx->base), then the timed phase, whose clock
  * includes finish (update runs only: make the writes durable), then
  * teardown (untimed: counters, unmap).  setup returns -errno, with the
@@ -456,16 +478,23 @@ struct engine {
 	bool seq_only;
 	bool in_ram;   /* needs D of memory; page cache not dropped */
 	bool upager;
+	bool own_pages; /* pages of upager's page size (UMap), not the system's */
+	bool scratch;      /* runs the scratch workload (setup: S bytes of memory) */
+	bool scratch_only; /* and nothing else */
+	int (*prepare)(const struct job *j, const struct cgroup *cg, char *why, size_t len);
+	void (*release)(void);
 	int (*setup)(struct engine_ctx *ctx, const struct job *j, struct result *r);
 	int (*finish)(void *priv);  /* NULL: nothing to make durable */
 	const char *finish_what;     /* its name, for the error */
 	void (*teardown)(struct engine_ctx *ctx, const struct job *j, struct result *r);
+	void (*counters)(void *priv, struct upager_delta *abs); /* scratch; may be NULL */
 };
 
-extern const struct engine engine_upager, engine_upager_direct, engine_mmap, engine_pread,
-	engine_ram;
+extern const struct engine engine_upager, engine_upager_direct, engine_mmap, engine_umap,
+	engine_pread, engine_ram, engine_swap;
 
-enum { SYS_UPAGER, SYS_UPAGER_DIRECT, SYS_MMAP, SYS_PREAD, SYS_RAM, NSYSTEMS };
+enum { SYS_UPAGER, SYS_UPAGER_DIRECT, SYS_MMAP, SYS_UMAP, SYS_PREAD, SYS_RAM, SYS_SWAP,
+       NSYSTEMS };
 extern const struct engine *const engines[NSYSTEMS];
 
 int engine_child(const void *arg, void *out);
@@ -477,6 +506,8 @@ int engine_child(const void *arg, void *out);
 bool check(struct report *rep, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool check_result(const struct job *j, const struct result *r, struct trow *row);
+bool check_scratch(const struct job *j, const struct result *r, struct trow *rows,
+                   uint64_t *distinct_pages);
 void file_resync(struct datafile *df, const struct keyset *ks);
 
 /* -------------------------------------------------------------------------
@@ -501,6 +532,7 @@ int workload_rand(struct bench *b, struct dataset *ds);
 int workload_zipf(struct bench *b, struct dataset *ds);
 int workload_threads(struct bench *b, struct dataset *ds);
 int workload_update(struct bench *b, struct dataset *ds);
+int workload_scratch(struct bench *b, struct dataset *ds);
 int run_fault(struct bench *b, struct dataset *ds);
 
 #endif /* UPAGER_BENCH_H */

@@ -18,7 +18,13 @@
  * of the keys they consumed (prefix sums per chunk are kept); update must
  * leave the file (mmap, upager) or the copy (ram) summing to the old sum
  * plus the number of read-modify-writes (the file is read back after the
- * run), and its reads must be within what those increments allow.  A
+ * run), and its reads must be within what those increments allow.  The
+ * scratch workload (no file) is checked against its key stream: the rmw
+ * phase's reads must sum to exactly the filled values of the keys it
+ * consumed plus, for each word, 0 + 1 + ... + (n - 1) where it was
+ * updated n times (whatever the order of the threads: each update adds
+ * 1 and reads what was there), and the scan to the filled sum plus the
+ * number of updates; the fill is checked by those reads.  A
  * failed check, like a failed or crashed run, fails the exit status
  * (job.c counts it).  The fault workload checks upager's counters around
  * each timed pass (workload-fault.c) with check().
@@ -28,6 +34,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 
 /* Record a check of the fault report: printed to stderr now and below
  * the table later. */
@@ -160,3 +167,90 @@ bool check_result(const struct job *j, const struct result *r, struct trow *row)
 	return ok;
 }
 
+
+static int cmp_key(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The keys the scratch run @r consumed (its rmw phase), masked, sorted,
+ * in a new array of *@n; NULL if it could not be read. */
+static uint64_t *consumed_keys(const struct keyset *ks, const struct result *r, uint64_t *n)
+{
+	uint64_t *keys, m = 0;
+
+	if (r->chunks > ks->nchunks)
+		return NULL;
+	keys = malloc((r->chunks ? r->chunks : 1) * KEY_CHUNK * sizeof(uint64_t));
+	if (!keys)
+		return NULL;
+	for (uint64_t c = 0; c < r->chunks; c++) {
+		uint32_t done = KEY_CHUNK;
+
+		if (pread_full(ks->fd, keys + m, KEY_CHUNK * sizeof(uint64_t),
+		               c * KEY_CHUNK * sizeof(uint64_t)) < 0) {
+			free(keys);
+			return NULL;
+		}
+		for (unsigned i = 0; i < r->npartial; i++)
+			if (r->partial[i].chunk == c && r->partial[i].done < done)
+				done = r->partial[i].done;
+		for (uint32_t k = 0; k < done; k++)
+			keys[m + k] &= KEY_WORD;
+		m += done;
+	}
+	qsort(keys, m, sizeof(*keys), cmp_key);
+	*n = m;
+	return keys;
+}
+
+/* Check the scratch run @r (rows[PH_FILL .. PH_SCAN] get their "check"
+ * and notes); *@distinct_pages: the pages of rows' page size the rmw
+ * phase dirtied (0 if unknown).  See the top of the file. */
+bool check_scratch(const struct job *j, const struct result *r, struct trow *rows,
+                   uint64_t *distinct_pages)
+{
+	uint64_t nwords = j->ds->data / 8, ps = rows[PH_RMW].page_size;
+	uint64_t fill_sum = 0, expect = 0, n = 0, pages = 0, *keys;
+	bool ok_fill, ok_rmw, ok_scan;
+
+	*distinct_pages = 0;
+	for (uint64_t w = 0; w < nwords; w++)
+		fill_sum += word_value(w);
+	keys = consumed_keys(j->keys, r, &n);
+	if (!keys) {
+		note(&rows[PH_RMW], "reading the keys back failed");
+		ok_rmw = false;
+	} else {
+		for (uint64_t i = 0, run = 0; i < n; i++) {
+			run = i > 0 && keys[i] == keys[i - 1] ? run + 1 : 0;
+			expect += word_value(keys[i]) + run; /* the run-th update of it */
+			if (i == 0 || keys[i] * 8 / ps != keys[i - 1] * 8 / ps)
+				pages++;
+		}
+		free(keys);
+		*distinct_pages = pages;
+		ok_rmw = r->ops == n && r->rmw == n && r->sum == expect;
+		if (!ok_rmw)
+			note(&rows[PH_RMW], "%" PRIu64 " ops, %" PRIu64 " updates, read sum %016" PRIx64
+			     "; the keys: %" PRIu64 ", expected %016" PRIx64, r->ops, r->rmw, r->sum,
+			     n, expect);
+	}
+	ok_scan = r->phase[PH_SCAN].bytes == j->ds->data &&
+	          r->phase[PH_SCAN].sum == fill_sum + r->rmw;
+	if (!ok_scan)
+		note(&rows[PH_SCAN], "sum %016" PRIx64 " over %" PRIu64 " bytes, expected %016" PRIx64
+		     " (filled + %" PRIu64 " updates) over %" PRIu64,
+		     r->phase[PH_SCAN].sum, r->phase[PH_SCAN].bytes, fill_sum + r->rmw, r->rmw,
+		     j->ds->data);
+	ok_fill = r->phase[PH_FILL].bytes == j->ds->data && ok_scan && ok_rmw;
+	if (r->phase[PH_FILL].bytes != j->ds->data)
+		note(&rows[PH_FILL], "filled %" PRIu64 " bytes of %" PRIu64, r->phase[PH_FILL].bytes,
+		     j->ds->data);
+	rows[PH_FILL].check = ok_fill ? "ok" : "FAILED";
+	rows[PH_RMW].check = ok_rmw ? "ok" : "FAILED";
+	rows[PH_SCAN].check = ok_scan ? "ok" : "FAILED";
+	return ok_fill && ok_rmw && ok_scan;
+}

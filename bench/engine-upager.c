@@ -12,7 +12,9 @@
  *   upager         upager_map(UPAGER_SHARED), buffered backing I/O,
  *                  memory_limit = L, page size --page-size (default:
  *                  upager's, 16 KiB).
- *   upager-direct  the same with UPAGER_DIRECT_IO.  O_DIRECT reads go to
+ *                  The scratch workload: upager_alloc() of its S bytes
+ *                  instead, the same limit and page size.
+ *   upager-direct  the same with UPAGER_DIRECT_IO (not scratch).  O_DIRECT reads go to
  *                  the device even when the file is in the page cache, so
  *                  its "hot" rows read the device too.  Where the file
  *                  system refuses O_DIRECT, upager falls back to buffered
@@ -140,9 +142,12 @@ static int upager_setup(struct engine_ctx *ctx, const struct job *j, struct resu
 		free(st);
 		return fail(r, rc, "upager_create");
 	}
-	st->base = upager_map(st->p, j->ds->file.fd, 0, j->ds->data, prot, UPAGER_SHARED);
+	if (j->acc == ACC_SCRATCH)
+		st->base = upager_alloc(st->p, j->ds->data);
+	else
+		st->base = upager_map(st->p, j->ds->file.fd, 0, j->ds->data, prot, UPAGER_SHARED);
 	if (!st->base) {
-		rc = fail(r, -errno, "upager_map");
+		rc = fail(r, -errno, j->acc == ACC_SCRATCH ? "upager_alloc" : "upager_map");
 		upager_destroy(st->p);
 		free(st);
 		return rc;
@@ -187,6 +192,17 @@ static int upager_finish(void *priv)
 	return upager_sync(st->p, st->base, 0);
 }
 
+/* scratch: the counters so far, around each phase. */
+static void upager_counters(void *priv, struct upager_delta *abs)
+{
+	struct upager_state *st = priv;
+	struct upager_stats zero, now;
+
+	memset(&zero, 0, sizeof(zero));
+	upager_stats(st->p, &now, sizeof(now));
+	upager_delta_of(abs, &zero, &now);
+}
+
 static void upager_teardown(struct engine_ctx *ctx, const struct job *j, struct result *r)
 {
 	struct upager_state *st = ctx->priv;
@@ -210,10 +226,12 @@ const struct engine engine_upager = {
 	.name = "upager",
 	.cg = CG_COLD_SLACK,
 	.upager = true,
+	.scratch = true,
 	.setup = upager_buffered_setup,
 	.finish = upager_finish,
 	.finish_what = "upager_sync",
 	.teardown = upager_teardown,
+	.counters = upager_counters,
 };
 
 const struct engine engine_upager_direct = {

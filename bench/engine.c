@@ -12,11 +12,13 @@
  * util.c (proc_value).
  *
  * Systems (one file each, engine-*.c, like fio's engines/): upager,
- * upager-direct, mmap, pread and ram.  Each fills a struct engine (bench.h):
+ * upager-direct, mmap, umap, pread, ram, and swap (the scratch workload
+ * only, against upager_alloc memory).  Each fills a struct engine (bench.h):
  * setup (untimed: map or copy the D bytes), finish (timed: the sync of
  * update), teardown (untimed: counters, unmap), and how job.c must place
- * it (its cgroup policy, seq only, in RAM).  Every run of a system is a
- * child of its own (runner.c).
+ * it (its cgroup policy, seq only, in RAM, scratch), and what the parent
+ * checks or sets up around its runs (prepare, release: UMap's library, the
+ * swap file).  Every run of a system is a child of its own (runner.c).
  */
 #include "bench.h"
 
@@ -24,8 +26,10 @@ const struct engine *const engines[NSYSTEMS] = {
 	[SYS_UPAGER] = &engine_upager,
 	[SYS_UPAGER_DIRECT] = &engine_upager_direct,
 	[SYS_MMAP] = &engine_mmap,
+	[SYS_UMAP] = &engine_umap,
 	[SYS_PREAD] = &engine_pread,
 	[SYS_RAM] = &engine_ram,
+	[SYS_SWAP] = &engine_swap,
 };
 
 /* Set @j's engine up, run the timed phase on it, tear it down. */
@@ -38,7 +42,9 @@ static int engine_run(const struct job *j, struct result *r)
 
 	if (e->setup && e->setup(&ctx, j, r) < 0)
 		return r->rc;
-	if (r->rc == 0) {
+	if (r->rc == 0 && j->acc == ACC_SCRATCH) {
+		timed_scratch(j, ctx.base, e->counters, ctx.priv, r);
+	} else if (r->rc == 0) {
 		rc = timed_run(j, ctx.base, finish, ctx.priv, r);
 		if (rc < 0)
 			fail(r, rc, "%s", finish ? e->finish_what : "run");

@@ -78,9 +78,72 @@ static uint64_t cgroup_limit(const struct job *j)
 
 static unsigned child_timeout(const struct job *j)
 {
+	if (j->acc == ACC_SCRATCH) /* two passes, the budget, the swap-ins */
+		return 300 + (unsigned)(j->ds->data / (2 * MiB)) + (unsigned)(4 * j->seconds);
 	if (j->acc == ACC_SEQ)
 		return 300 + (unsigned)(j->ds->data / (8 * MiB));
 	return 300 + (unsigned)(4 * j->seconds);
+}
+
+/* The scratch workload's run @r as three rows, fill, rmw and scan: the
+ * row @idx made for it and two copies; each phase's figures and check. */
+static void scratch_rows(struct bench *b, const struct job *j, const struct result *r,
+                         size_t idx)
+{
+	static const char *const names[NPHASES] = { "scratch:fill", "scratch:rmw",
+		                                    "scratch:scan" };
+	const char *written = j->sys->upager ? "pages written (pgpgout)"
+	                                     : "pages swapped out (pswpout, system-wide)";
+	uint64_t distinct = 0;
+	struct trow *rows;
+	bool ok;
+
+	for (int ph = 1; ph < NPHASES; ph++) {
+		struct trow *n = new_row(b);
+
+		*n = b->rows[idx];
+	}
+	rows = &b->rows[idx];
+	for (int ph = 0; ph < NPHASES; ph++) {
+		struct trow *row = &rows[ph];
+
+		snprintf(row->workload, sizeof(row->workload), "%s", names[ph]);
+		row->ops = r->phase[ph].ops;
+		row->bytes = r->phase[ph].bytes;
+		row->secs = (double)r->phase[ph].ns / 1e9;
+		row->sync_secs = 0;
+		row->unit = ph == PH_RMW ? "op/s" : "MB/s";
+		row->tput = row->secs > 0 ? ph == PH_RMW ? (double)row->ops / row->secs
+		                                         : (double)row->bytes / row->secs / 1e6
+		                          : 0;
+		row->sum = r->phase[ph].sum;
+		row->majflt = r->phase[ph].majflt;
+		row->minflt = r->phase[ph].minflt;
+		row->read_bytes = 0;
+		row->up = r->phase[ph].up;
+		row->have_upager = r->have_upager;
+		row->hit = j->sys->upager && ph == PH_RMW && row->ops
+		                   ? 1 - (double)row->up.maj / (double)row->ops
+		                   : NAN;
+		note(row, "%s %" PRIu64 ", read %" PRIu64, written, row->up.pgout, row->up.pgin);
+	}
+	ok = check_scratch(j, r, rows, &distinct);
+	if (r->phase[PH_RMW].ops) {
+		struct trow *row = &rows[PH_RMW];
+
+		note(row, "write amplification: %.3f pages written per op", (double)row->up.pgout /
+		     (double)row->ops);
+		if (distinct)
+			note(row, "%.2f per distinct page dirtied (%" PRIu64 " of %s)",
+			     (double)row->up.pgout / (double)distinct, distinct,
+			     UNITS_SHORT(row->page_size));
+	}
+	if (!ok)
+		b->failures++;
+	for (int ph = 0; ph < NPHASES; ph++)
+		say("%s/%s: %.1f %s, %s %" PRIu64 ", %.1f s, check %s", rows[ph].workload,
+		    rows[ph].system, rows[ph].tput, rows[ph].unit, written, rows[ph].up.pgout,
+		    rows[ph].secs, rows[ph].check);
 }
 
 /* Run @j: set the page cache up for the regime, make the cgroup, run the
@@ -98,11 +161,13 @@ size_t run_one(struct bench *b, struct job *j)
 	int rc, fn_rc;
 
 	snprintf(row->workload, sizeof(row->workload), "%s", j->workload);
-	snprintf(row->regime, sizeof(row->regime), "%s", regime_names[j->regime]);
+	snprintf(row->regime, sizeof(row->regime), "%s",
+	         j->acc == ACC_SCRATCH ? "-" : regime_names[j->regime]);
 	snprintf(row->system, sizeof(row->system), "%s", s->name);
 	row->data = ds->data;
 	row->limit = ds->limit;
-	row->page_size = s->upager ? ds->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
+	row->page_size = s->upager || s->own_pages ? ds->page_size
+	                                           : (uint64_t)sysconf(_SC_PAGESIZE);
 	row->threads = j->threads;
 	row->unit = j->acc == ACC_SEQ ? "MB/s" : "op/s";
 	if (s->upager)
@@ -115,15 +180,18 @@ size_t run_one(struct bench *b, struct job *j)
 		return idx;
 	}
 
-	/* The page cache. */
-	if (j->regime == REGIME_HOT) {
+	/* The page cache (the scratch workload has no file). */
+	if (j->acc == ACC_SCRATCH) {
+		row->cached = NAN;
+	} else if (j->regime == REGIME_HOT) {
 		warm_file(&ds->file);
 	} else if (!s->in_ram) {
 		rc = drop_caches(&ds->file);
 		if (rc < 0)
 			note(row, "page cache NOT dropped (%s)", strerror(-rc));
 	}
-	row->cached = cached_fraction(&ds->file);
+	if (j->acc != ACC_SCRATCH)
+		row->cached = cached_fraction(&ds->file);
 	if (!isnan(row->cached))
 		note(row, "cached %.0f%%", 100 * row->cached);
 
@@ -140,10 +208,26 @@ size_t run_one(struct bench *b, struct job *j)
 		}
 	}
 
+	/* What the system needs in the parent (UMap's library, swap). */
+	why[0] = '\0';
+	if (s->prepare && s->prepare(j, cg.version ? &cg : NULL, why, sizeof(why)) < 0) {
+		row->cgroup = "-";
+		row->cg_limit = 0;
+		row->notes[0] = '\0';
+		note(row, "skipped: %s", why);
+		cg_remove(&cg);
+		say("%s/%s/%s: skipped (%s)", j->workload, regime_names[j->regime], s->name, why);
+		return idx;
+	}
+	if (why[0])
+		note(row, "%s", why);
+
 	say("%s/%s/%s: D %s, L %s, %u thread%s...", j->workload, regime_names[j->regime],
 	    s->name, UNITS_SHORT(ds->data), UNITS_SHORT(ds->limit), j->threads, j->threads == 1 ? "" : "s");
 	rc = run_in_child(engine_child, j, &r, sizeof(r), cg.version ? &cg : NULL,
 	                  child_timeout(j), &fn_rc, why, sizeof(why));
+	if (s->release)
+		s->release();
 	if (cg.version) {
 		row->cg_peak = cg_peak(&cg);
 		oom = cg_oom_kills(&cg);
@@ -202,6 +286,10 @@ size_t run_one(struct bench *b, struct job *j)
 	if (r.up.io_errors || r.up.sigbus)
 		note(row, "upager: %" PRIu64 " I/O errors, %" PRIu64 " SIGBUS", r.up.io_errors,
 		     r.up.sigbus);
+	if (j->acc == ACC_SCRATCH) {
+		scratch_rows(b, j, &r, idx);
+		return idx;
+	}
 	if (check_result(j, &r, row)) {
 		row->check = "ok";
 	} else {
@@ -224,6 +312,10 @@ bool system_wanted(const struct bench *b, int s, enum access acc)
 {
 	if (b->opt.systems && !(b->opt.systems & (1u << s)))
 		return false;
+	if (acc == ACC_SCRATCH)
+		return engines[s]->scratch;
+	if (engines[s]->scratch_only)
+		return false;
 	return !engines[s]->seq_only || acc == ACC_SEQ;
 }
 
@@ -238,8 +330,9 @@ void job_init(struct job *j, const struct bench *b, struct dataset *ds, const ch
 	j->ds = ds;
 	j->keys = ks;
 	j->threads = b->threads;
-	j->seconds = acc == ACC_SEQ ? 0 : b->seconds;
+	j->seconds = acc == ACC_SEQ ? 0 : b->seconds; /* scratch: its rmw phase */
 	j->advise = b->opt.advise;
+	j->umap = b->opt.umap;
 }
 
 /* Every wanted system in every wanted regime, hot first. */

@@ -47,6 +47,7 @@ enum {
 	OPT_ADVISE,
 	OPT_OPS,
 	OPT_OUT_DIR,
+	OPT_UMAP,
 };
 
 static const struct option long_options[] = {
@@ -66,6 +67,7 @@ static const struct option long_options[] = {
 	{ "quick", no_argument, NULL, 'q' },
 	{ "csv", required_argument, NULL, 'c' },
 	{ "out-dir", required_argument, NULL, OPT_OUT_DIR },
+	{ "umap", required_argument, NULL, OPT_UMAP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -76,20 +78,25 @@ struct workload {
 	int (*run)(struct bench *b, struct dataset *ds);
 	bool needs_data; /* runs once per data size, on its file */
 	bool sweep;      /* part of --sweep */
+	bool opt_in;     /* only when named in --workload */
 };
 
-/* In the order they run: update changes the file, so it is last. */
+/* In the order they run: update changes the file, so it is last of those
+ * on the data file (scratch has none: it runs before them, after fault). */
 static const struct workload workloads[] = {
 	{ "fault", "service time of one major, minor and write fault, against the floor",
-	  run_fault, false, false },
-	{ "seq", "sequential scan of D bytes (MB/s)", workload_seq, true, true },
-	{ "rand", "uniform random 8-byte reads (op/s)", workload_rand, true, false },
+	  run_fault, false, false, false },
+	{ "seq", "sequential scan of D bytes (MB/s)", workload_seq, true, true, false },
+	{ "rand", "uniform random 8-byte reads (op/s)", workload_rand, true, false, false },
 	{ "zipf", "Zipf 0.99 random 8-byte reads, YCSB C (op/s; hit ratio vs LRU)",
-	  workload_zipf, true, true },
+	  workload_zipf, true, true, false },
 	{ "threads", "rand and zipf with 1 and 2 threads (op/s, scaling)", workload_threads,
-	  true, false },
+	  true, false, false },
 	{ "update", "Zipf, 50% reads 50% read-modify-writes, sync timed, YCSB A (op/s)",
-	  workload_update, true, false },
+	  workload_update, true, false, false },
+	{ "scratch", "upager_alloc vs anonymous memory + kernel swap, S = 4 L under L:\n"
+	  "           fill, Zipf read-modify-write, scan (root; only when named)",
+	  workload_scratch, false, false, true },
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
@@ -99,13 +106,16 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: " PROG " [OPTIONS]\n"
-		"Measure upager against the kernel's mmap, a pread loop and an in-RAM copy.\n"
+		"Measure upager against the kernel's mmap, LLNL's UMap (if given), a pread loop\n"
+		"and an in-RAM copy.\n"
 		"Tables go to stdout, a CSV file to --csv or --out-dir, progress to stderr;\n"
 		"bench/plot.gp draws PNGs from the CSV.\n"
 		"\n"
-		"  -w, --workload LIST   comma-separated workloads to run (default: all)\n"
+		"  -w, --workload LIST   comma-separated workloads to run (default: all but\n"
+		"                        scratch)\n"
 		"  -l, --limit SIZE      memory limit L (default %s, quick %s)\n"
-		"  -d, --data SIZE       data size D, rounded down to whole MiB (default 8 L)\n"
+		"  -d, --data SIZE       data size D, rounded down to whole MiB (default 8 L;\n"
+		"                        scratch: its size S, default 4 L)\n"
 		"      --sweep           seq and zipf at D = 2, 4, 8 and 16 L (not with --data)\n"
 		"  -t, --threads N       threads of seq, rand, zipf and update (default 1);\n"
 		"                        the threads workload runs 1 and max(2, N)\n"
@@ -117,7 +127,12 @@ static void usage(FILE *out)
 		"                        operations of a run (default %lluM, quick %lluM)\n"
 		"      --regime R        hot, cold or both (default both)\n"
 		"      --systems LIST    comma-separated systems (default all): upager,\n"
-		"                        upager-direct, mmap, pread, ram\n"
+		"                        upager-direct, mmap, umap, pread, ram, swap\n"
+		"                        (swap: scratch only, a swap file of 2 S in the data\n"
+		"                        files' directory unless swap is on)\n"
+		"      --umap PREFIX     UMap installed in PREFIX (PREFIX/lib/libumap.so, loaded\n"
+		"                        at run time; default $UPAGER_BENCH_UMAP); without it\n"
+		"                        the umap rows are skipped\n"
 		"      --advise          advise the access pattern (madvise, upager_advise)\n"
 		"  -q, --quick           smaller defaults: L %s, D 8 L, %.0f s, fault %u samples\n"
 		"  -n, --samples N       fault: samples per case (default %u)\n"
@@ -278,6 +293,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		case OPT_OUT_DIR:
 			opt->out_dir = optarg;
 			break;
+		case OPT_UMAP:
+			opt->umap = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -291,6 +309,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		usage_error("--sweep sets D itself: drop --data");
 	if (!samples_given)
 		opt->samples = opt->quick ? QUICK_SAMPLES : DEFAULT_SAMPLES;
+	if (!opt->umap)
+		opt->umap = getenv("UPAGER_BENCH_UMAP");
 }
 
 static bool workload_wanted(const struct options *opt, size_t i)
@@ -300,7 +320,7 @@ static bool workload_wanted(const struct options *opt, size_t i)
 	if (opt->sweep && !workloads[i].sweep)
 		return false;
 	if (!opt->workloads)
-		return true;
+		return !workloads[i].opt_in;
 	for (size_t k = 0; k < NWORKLOADS; k++)
 		wnames[k] = workloads[k].name;
 	return (parse_names("--workload", opt->workloads, wnames, NWORKLOADS) >> i) & 1;
@@ -338,6 +358,8 @@ static void print_header(const struct bench *b)
 	       "cannot limit those already-charged pages); cold = page cache dropped before "
 	       "each run%s, mmap/pread in cgroup L, upager in cgroup L+5%%+16M\n",
 	       can_drop ? "" : " (NOT POSSIBLE: drop_caches not writable; cold = hot)");
+	printf("umap: %s\n", b->opt.umap && *b->opt.umap ? b->opt.umap
+	                                                  : "none given (--umap PREFIX): skipped");
 	printf("every system runs in its own child; peak RSS = max(its VmHWM, RSS sampled "
 	       "every 5 ms while timed); ram = in-RAM "
 	       "copy (bound), only where D < MemAvailable/2\n");

@@ -11,7 +11,8 @@
  *
  * Output: per workload, a table on stdout (workload, regime, system, D, L,
  * D/L, threads, throughput, hit ratio and LRU's, peak RSS, check and
- * notes: cgroup, page-cache state at the start, O_DIRECT, flags); one CSV
+ * notes: cgroup, page-cache state at the start, O_DIRECT, flags) and under
+ * it upager's throughput over that of mmap, umap and swap; one CSV
  * row per run with every counter (upager's over the timed phase, the
  * child's faults and storage reads from getrusage and /proc/self/io,
  * cgroup limit and peak) and, for the fault workload, the percentiles.
@@ -309,6 +310,48 @@ void print_row(FILE *out, const struct trow *r)
 	if (strcmp(r->check, "-") != 0)
 		fprintf(out, "check %s%s", r->check, r->notes[0] ? "; " : "");
 	fprintf(out, "%s\n", r->notes);
+}
+
+/* The systems upager's throughput is compared with, below each table. */
+static const char *const ratio_peers[] = { "mmap", "umap", "swap" };
+
+/* Below a table of @n rows: for each measured upager row, its throughput
+ * over that of each peer system measured with the same workload, regime
+ * and threads ("upager / mmap 1.52x"); nothing if there is none. */
+void print_ratios(FILE *out, const struct trow *rows, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct trow *u = &rows[i];
+		bool first = true;
+
+		if (!u->measured || strcmp(u->system, "upager") != 0 || !(u->tput > 0))
+			continue;
+		for (size_t p = 0; p < sizeof(ratio_peers) / sizeof(ratio_peers[0]); p++) {
+			for (size_t k = 0; k < n; k++) {
+				const struct trow *o = &rows[k];
+
+				if (!o->measured || !(o->tput > 0) ||
+				    strcmp(o->system, ratio_peers[p]) != 0 ||
+				    strcmp(o->workload, u->workload) != 0 ||
+				    strcmp(o->regime, u->regime) != 0 || o->threads != u->threads)
+					continue;
+				if (!any)
+					fprintf(out, "\nupager's throughput over the others':\n");
+				if (first)
+					fprintf(out, "  %-13s %-6s %3u:", u->workload, u->regime,
+					        u->threads);
+				fprintf(out, "%s upager / %s %.3gx", first ? "" : ",", o->system,
+				        u->tput / o->tput);
+				any = true;
+				first = false;
+				break;
+			}
+		}
+		if (!first)
+			fputc('\n', out);
+	}
 }
 
 /* The CSV file (--csv, else OUT-DIR/upager-bench-YYYYmmdd-HHMMSS.csv), its

@@ -40,7 +40,7 @@ set key outside right top
 
 workloads = "seq rand zipf update threads:rand threads:zipf"
 regimes = "hot cold"
-systems = "upager upager-direct mmap pread ram"
+systems = "upager upager-direct mmap umap pread ram"
 thread_counts = "1 2 4 8 16 32 64"
 
 # Rows of workload w, regime r, system s, threads t (strings) with a result.

@@ -7,7 +7,8 @@
  *
  * Owns: the run's memory cgroup (made, read and removed through
  * lib/cgroup.c), the fork/pipe/poll protocol of a child,
- * and the SIGINT/SIGTERM/SIGHUP cleanup of the child and its group.
+ * and the SIGINT/SIGTERM/SIGHUP cleanup of the child and its group (and of
+ * what an engine asks for: the swap file).
  * Calls: util.c, output.c (say), lib/cgroup.c (the groups themselves),
  * libc.  It knows nothing of what the
  * child runs: a function and a result buffer of a given size.
@@ -54,6 +55,7 @@ void cg_find_roots(void)
 /* The group being used, for the signal handler; "" when none. */
 static char cleanup_cg[PATH_MAX];
 static volatile pid_t cleanup_pid;
+static void (*volatile cleanup_fn)(void);
 
 /* Make the group upager-bench-PID with memory limit @limit.  0, or -1 with
  * @cg->why set (and version 0). */
@@ -114,8 +116,17 @@ static void on_fatal_signal(int sig)
 			nanosleep(&ts, NULL);
 		}
 	}
+	if (cleanup_fn)
+		cleanup_fn();
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* Have @fn (async-signal-safe: an engine's swap file) called by the
+ * cleanup at SIGINT, SIGTERM and SIGHUP, after the child and its group. */
+void on_fatal_cleanup(void (*fn)(void))
+{
+	cleanup_fn = fn;
 }
 
 /* Kill the running child and remove its group on SIGINT, SIGTERM and

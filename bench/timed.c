@@ -7,7 +7,9 @@
  *
  * Owns: struct result's measurements (time, operations, sums, faults,
  * RSS), the seq and key loops (the same code for every system: they read
- * the D bytes at a base address, or pread the file), and fail().
+ * the D bytes at a base address, or pread the file), the scratch
+ * workload's three phases (fill, rmw, scan: the same loops, the first
+ * writing, each timed alone), and fail().
  * Calls: util.c, libc, pthreads.  Engines call it with their base address
  * and their finish step (the sync of update).
  *
@@ -61,7 +63,8 @@ int fail(struct result *r, int rc, const char *fmt, ...)
 	return rc;
 }
 
-enum run_kind { RUN_SEQ_MEM, RUN_SEQ_PREAD, RUN_KEYS_READ, RUN_KEYS_UPDATE };
+enum run_kind { RUN_SEQ_MEM, RUN_SEQ_PREAD, RUN_KEYS_READ, RUN_KEYS_UPDATE, RUN_FILL,
+                RUN_KEYS_RMW };
 
 /* Keys done between two looks at the stop flag. */
 #define KEY_SLICE 8u
@@ -141,6 +144,14 @@ static void work_seq(struct worker *w)
 		size_t len = c->len - off < SEQ_CHUNK ? (size_t)(c->len - off) : SEQ_CHUNK;
 		const uint64_t *p = (const uint64_t *)(c->base + off);
 
+		if (c->kind == RUN_FILL) { /* scratch: word w = word_value(w) */
+			uint64_t *q = (uint64_t *)(c->base + off), w0 = off / 8;
+
+			for (size_t k = 0; k < len / 8; k++)
+				q[k] = word_value(w0 + k);
+			w->ops += len / 8;
+			continue;
+		}
 		if (c->kind == RUN_SEQ_PREAD) {
 			int rc = pread_full(c->fd, w->buf, len, off);
 			if (rc < 0) {
@@ -160,7 +171,8 @@ static void work_keys(struct worker *w)
 	struct runctx *c = w->c;
 	uint64_t keys[KEY_CHUNK], ci;
 	uint64_t *words = (uint64_t *)c->base;
-	bool update = c->kind == RUN_KEYS_UPDATE;
+	bool all_rmw = c->kind == RUN_KEYS_RMW; /* scratch: every key */
+	bool update = c->kind == RUN_KEYS_UPDATE || all_rmw;
 
 	while (claim(c, &ci)) {
 		int rc = pread_full(c->keys_fd, keys, sizeof(keys), ci * sizeof(keys));
@@ -186,7 +198,7 @@ static void work_keys(struct worker *w)
 			for (unsigned i = 0; i < KEY_SLICE; i++) {
 				uint64_t *p = &words[k[i] & KEY_WORD];
 
-				if (k[i] & UPDATE_BIT) {
+				if (all_rmw || (k[i] & UPDATE_BIT)) {
 					s += __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
 					rmw++;
 				} else {
@@ -216,7 +228,7 @@ static void *worker_main(void *arg)
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 	if (!stopping(c)) {
-		if (c->kind == RUN_SEQ_MEM || c->kind == RUN_SEQ_PREAD)
+		if (c->kind == RUN_SEQ_MEM || c->kind == RUN_SEQ_PREAD || c->kind == RUN_FILL)
 			work_seq(w);
 		else
 			work_keys(w);
@@ -407,7 +419,7 @@ static int timed_loop(struct runctx *c, unsigned nthreads, double seconds, finis
 	r->chunks = atomic_load(&c->next);
 	if (r->chunks > c->nchunks)
 		r->chunks = c->nchunks;
-	if (c->kind == RUN_SEQ_MEM || c->kind == RUN_SEQ_PREAD)
+	if (c->kind == RUN_SEQ_MEM || c->kind == RUN_SEQ_PREAD || c->kind == RUN_FILL)
 		r->bytes = r->ops * 8;
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
@@ -425,4 +437,86 @@ int timed_run(const struct job *j, char *base, finish_fn finish, void *farg,
 
 	runctx_init(&c, j, base);
 	return timed_loop(&c, j->threads, j->seconds, finish, farg, r);
+}
+
+/* Subtract the counters @a from @b into @d (frames and peak: @b's). */
+static void delta(struct upager_delta *d, const struct upager_delta *a,
+                  const struct upager_delta *b)
+{
+	uint64_t *dw = (uint64_t *)d;
+	const uint64_t *aw = (const uint64_t *)a, *bw = (const uint64_t *)b;
+
+	for (size_t i = 0; i < sizeof(*d) / sizeof(uint64_t); i++)
+		dw[i] = bw[i] - aw[i];
+	d->resident_peak = b->resident_peak;
+	d->frames = b->frames;
+}
+
+/*
+ * The scratch workload's timed phases on the S bytes at @base, one after
+ * the other, each timed alone: fill (word w = word_value(w), in
+ * SEQ_CHUNK pieces), rmw (every key of the run's sequence a
+ * read-modify-write, for the time budget) and scan (a sum of every word).
+ * @counters (may be NULL) is read around each phase.  r->phase[] holds
+ * each; r's own figures are rmw's, whose keys the check needs, except
+ * RSS (the whole run).  Returns 0 or the -errno of the failure (recorded).
+ */
+int timed_scratch(const struct job *j, char *base, counters_fn counters, void *carg,
+                  struct result *r)
+{
+	static const enum run_kind kinds[NPHASES] = { RUN_FILL, RUN_KEYS_RMW, RUN_SEQ_MEM };
+	struct upager_delta c0, c1;
+	struct result *pr = malloc(sizeof(*pr));
+	int rc = 0;
+
+	if (!pr)
+		return fail(r, -ENOMEM, "scratch");
+	for (int ph = 0; ph < NPHASES && rc == 0; ph++) {
+		struct runctx c;
+
+		memset(&c, 0, sizeof(c));
+		memset(pr, 0, sizeof(*pr));
+		c.kind = kinds[ph];
+		c.base = base;
+		c.fd = -1;
+		c.len = j->ds->data;
+		if (ph == PH_RMW) {
+			c.keys_fd = j->keys->fd;
+			c.nchunks = j->keys->nchunks;
+		} else {
+			c.nchunks = (c.len + SEQ_CHUNK - 1) / SEQ_CHUNK;
+		}
+		memset(&c0, 0, sizeof(c0));
+		memset(&c1, 0, sizeof(c1));
+		if (counters)
+			counters(carg, &c0);
+		rc = timed_loop(&c, j->threads, ph == PH_RMW ? j->seconds : 0, NULL, NULL, pr);
+		if (counters)
+			counters(carg, &c1);
+		if (rc < 0)
+			fail(r, rc, "scratch: %s", ph == PH_FILL ? "fill" : ph == PH_RMW ? "rmw" : "scan");
+		r->phase[ph].ns = pr->ns;
+		r->phase[ph].ops = pr->ops;
+		r->phase[ph].bytes = pr->bytes;
+		r->phase[ph].sum = pr->sum;
+		r->phase[ph].minflt = pr->minflt;
+		r->phase[ph].majflt = pr->majflt;
+		delta(&r->phase[ph].up, &c0, &c1);
+		if (pr->rss_sampled_kb > r->rss_sampled_kb)
+			r->rss_sampled_kb = pr->rss_sampled_kb;
+		if (ph == PH_RMW) {
+			r->ns = pr->ns;
+			r->ops = pr->ops;
+			r->rmw = pr->rmw;
+			r->sum = pr->sum;
+			r->chunks = pr->chunks;
+			r->npartial = pr->npartial;
+			memcpy(r->partial, pr->partial, sizeof(r->partial));
+			r->minflt = pr->minflt;
+			r->majflt = pr->majflt;
+			r->read_bytes = pr->read_bytes;
+		}
+	}
+	free(pr);
+	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * workloads.c - the throughput workloads of upager-bench: seq, rand, zipf,
- * threads and update.
+ * threads, update and scratch.
  *
  * Copyright (C) 2026 The upager authors.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -8,8 +8,8 @@
  * Owns: what each throughput workload asks of the systems: its access
  * kind, its keys, its table's title lines (main.c holds the table of
  * workloads: names, help lines, the order they run in).
- * Calls: job.c (run_one, run_systems), dataset.c (dataset_keys), output.c,
- * lib/units.  The fault workload is workload-fault.c.
+ * Calls: job.c (run_one, run_systems), dataset.c (dataset_keys), keys.c
+ * (scratch's keys), output.c, lib/units.  The fault workload is workload-fault.c.
  *
  * Workloads (D is the data size, --data; L the memory limit, --limit; T
  * the thread count, --threads):
@@ -22,6 +22,14 @@
  *   zipf     Zipf-distributed 8-byte reads, theta 0.99 (YCSB workload C).
  *   threads  rand and zipf with 1 thread and with max(2, T) threads;
  *            op/s and the ratio of the two (column "scaling").
+ *   scratch  scratch memory of S = --data, else 4 L, bytes under L:
+ *            upager_alloc() against anonymous memory swapped by the
+ *            kernel (system "swap", in a cgroup of L): a sequential fill,
+ *            Zipf read-modify-writes for the time budget, a sequential
+ *            scan, each timed alone, one row each, with the pages each
+ *            wrote (upager's pgpgout; the system's pswpout) and, for
+ *            rmw, pages written per op and per distinct page dirtied.
+ *            Not in the default list (--workload scratch).
  *   update   Zipf keys, half 8-byte reads, half read-modify-writes (an
  *            atomic fetch-and-add of 1) of 8-byte words (YCSB workload A);
  *            then the data is synced, and the sync is inside the timing:
@@ -58,6 +66,7 @@ static void workload_end(struct bench *b, size_t first)
 	print_rows_header(stdout);
 	for (size_t i = first; i < b->nrows; i++)
 		print_row(stdout, &b->rows[i]);
+	print_ratios(stdout, b->rows + first, b->nrows - first);
 	fflush(stdout);
 	if (b->csv) {
 		for (size_t i = first; i < b->nrows; i++)
@@ -164,5 +173,48 @@ int workload_threads(struct bench *b, struct dataset *ds)
 		}
 	}
 	workload_end(b, first);
+	return 0;
+}
+
+/*
+ * scratch: upager_alloc() memory against anonymous memory the kernel
+ * swaps (engine-swap.c), S = --data, else 4 L, under L.  No data file: a
+ * dataset of its own, with zipf keys over the S / 8 words.  One run per
+ * system, three rows: fill, rmw, scan.
+ */
+int workload_scratch(struct bench *b, struct dataset *unused)
+{
+	struct dataset sd;
+	size_t first = b->nrows;
+	struct job j;
+
+	(void)unused;
+	memset(&sd, 0, sizeof(sd));
+	sd.data = b->opt.data ? b->data : SCRATCH_OVER_LIMIT * b->limit;
+	sd.limit = b->limit;
+	sd.page_size = b->page_size;
+	sd.frames = b->limit / b->page_size;
+	sd.max_ops = b->max_ops;
+	sd.file.fd = -1;
+	sd.keys[DIST_ZIPF] = make_keyset(sd.data / 8, DIST_ZIPF, sd.max_ops);
+	if (!sd.keys[DIST_ZIPF])
+		return -1;
+	workload_begin(b, &sd, "scratch",
+	               "fill, Zipf read-modify-writes, scan of scratch memory; MB/s, op/s");
+	printf("S %s of scratch memory under L %s: upager_alloc (upager's limit L, cgroup "
+	       "L+5%%+16M) against anonymous memory in a cgroup of L swapped by the kernel\n"
+	       "fill: word w = f(w), sequential; rmw: every key an 8-byte read-modify-write "
+	       "(zipf keys, theta %.2f); scan: sum of every word; each phase timed alone\n",
+	       UNITS_SHORT(sd.data), UNITS_SHORT(sd.limit), ZIPF_THETA);
+	job_init(&j, b, &sd, "scratch", ACC_SCRATCH, sd.keys[DIST_ZIPF]);
+	j.regime = REGIME_COLD; /* the cgroups of the cold regime */
+	for (int s = 0; s < NSYSTEMS; s++) {
+		if (!system_wanted(b, s, ACC_SCRATCH))
+			continue;
+		j.sys = engines[s];
+		run_one(b, &j);
+	}
+	workload_end(b, first);
+	free_keyset(sd.keys[DIST_ZIPF]);
 	return 0;
 }
