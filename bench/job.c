@@ -131,8 +131,12 @@ static void scratch_rows(struct bench *b, const struct job *j, const struct resu
 	if (r->phase[PH_RMW].ops) {
 		struct trow *row = &rows[PH_RMW];
 
-		note(row, "write amplification: %.3f pages written per op", (double)row->up.pgout /
-		     (double)row->ops);
+		note(row, "%.3f pages written per op", (double)row->up.pgout / (double)row->ops);
+		if (row->have_upager && row->up.dirtied)
+			note(row, "write amplification %.3f (pgpgout / pgdirtied, %" PRIu64
+			     " pages dirtied, %" PRIu64 " paged in dirty)",
+			     (double)row->up.pgout / (double)row->up.dirtied, row->up.dirtied,
+			     row->up.predicted);
 		if (distinct)
 			note(row, "%.2f per distinct page dirtied (%" PRIu64 " of %s)",
 			     (double)row->up.pgout / (double)distinct, distinct,
@@ -274,6 +278,9 @@ size_t run_one(struct bench *b, struct job *j)
 		note(row, "%s", r.info);
 	if (j->acc == ACC_UPDATE)
 		note(row, "sync %.2f s", row->sync_secs);
+	if (j->acc == ACC_UPDATE && row->have_upager && r.up.dirtied)
+		note(row, "write amplification %.3f (pgpgout / pgdirtied)",
+		     (double)r.up.pgout / (double)r.up.dirtied);
 	if (j->regime == REGIME_HOT && s->cg == CG_LIMIT && row->cg_limit)
 		note(row, "cg cannot limit the cached file pages");
 	if (s->in_ram)

@@ -112,6 +112,9 @@
 #define UPAGER_BOUNCE_BYTES ((size_t)1 << 20)
 /* Most pages one eviction pass writes back in one submission. */
 #define UPAGER_WB_BATCH 16u
+/* Bytes that write-back leaves dirty in the page cache before it starts
+ * their disk writes (sync_file_range, writeback.c). */
+#define UPAGER_WB_START_BYTES ((uint64_t)2 << 20)
 /* Read-ahead runs waiting for the pager's thread at once (readahead.c);
  * with every slot taken, the faulting thread reads the run itself. */
 #define UPAGER_RA_ASYNC 8u
@@ -405,6 +408,8 @@ struct upager {
 	_Atomic uint64_t ra_async[UPAGER_RA_ASYNC];
 	_Atomic int wb_kicked;     /* a fault already kicked for write-back */
 	uint64_t wb_cursor;        /* background write-back's own hand */
+	_Atomic uint64_t wb_unstarted; /* bytes written to the page cache since
+	                                  the last sync_file_range (writeback.c) */
 	uint64_t dirty_low;        /* background write-back stops here */
 	uint64_t dirty_high;       /* ... starts past this many dirty units */
 

@@ -33,6 +33,16 @@ int upager__region_direct_io(struct upager *p, const void *addr)
 	return direct;
 }
 
+int upager__scratch_fd(struct upager *p)
+{
+	int fd;
+
+	pthread_mutex_lock(&p->lock);
+	fd = p->scratch_fd;
+	pthread_mutex_unlock(&p->lock);
+	return fd;
+}
+
 long upager__clear_references(struct upager *p)
 {
 	long n = 0;

@@ -63,6 +63,13 @@ long upager__page_state(struct upager *pager, const void *addr);
 int upager__region_direct_io(struct upager *pager, const void *addr);
 
 /*
+ * upager__scratch_fd() - the descriptor of @pager's scratch file (where
+ * dirty pages of upager_alloc() memory and PRIVATE mappings go), or -1
+ * before its first use.
+ */
+int upager__scratch_fd(struct upager *pager);
+
+/*
  * upager__clear_references() - the Clock hand's first visit to every
  * resident page of @pager: references cleared (access revoked), nothing
  * evicted.  Returns the pages it cleared.

@@ -86,6 +86,42 @@ static bool mergeable(const struct io_req *a, const struct io_req *b)
 	       a->off + (off_t)a->len == b->off;
 }
 
+/*
+ * Buffered write-back leaves the pages dirty in the page cache, charged to
+ * the process's memory cgroup, until the kernel's flusher writes them (up
+ * to 30 s later).  A cgroup v1 memory controller cannot write dirty pages
+ * back from reclaim, only wait for pages already under writeback, so a
+ * pager that writes faster than the flusher at its cgroup's limit was
+ * killed for lack of memory (bench/ scratch runs at 32 and 64 MiB, on a
+ * machine whose disk was busy).
+ * Every UPAGER_WB_START_BYTES written, the disk writes of each file of the
+ * batch start at once (sync_file_range(SYNC_FILE_RANGE_WRITE): no wait for
+ * them), as the kernel's own reclaim starts the write of a dirty page it
+ * evicts.  O_DIRECT writes leave nothing in the page cache.  One system
+ * call per file per 2 MiB; async-signal-safe.
+ */
+static void start_writeout(struct upager *p, const struct io_req *reqs, unsigned n)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (reqs[i].res == 0 && reqs[i].alt_fd < 0)
+			bytes += reqs[i].len;
+	if (!bytes || atomic_fetch_add(&p->wb_unstarted, bytes) + bytes < UPAGER_WB_START_BYTES)
+		return;
+	atomic_store(&p->wb_unstarted, 0);
+	for (unsigned i = 0; i < n; i++) {
+		bool seen = false;
+
+		if (reqs[i].res != 0 || reqs[i].alt_fd >= 0)
+			continue;
+		for (unsigned k = 0; k < i && !seen; k++)
+			seen = reqs[k].fd == reqs[i].fd;
+		if (!seen)
+			sync_file_range(reqs[i].fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
+}
+
 /**
  * upager__writeback_locked() - write @n locked dirty pages back.
  * @p:       the pager.
@@ -124,6 +160,7 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 		owner[i] = nreq - 1;
 	}
 	upager__io_write_frames(p, reqs, nreq);
+	start_writeout(p, reqs, nreq);
 	for (unsigned i = 0; i < n; i++) {
 		struct upager_region *r = rs[i];
 		struct upager_page *pg = &r->pages[idxs[i]];

@@ -25,12 +25,15 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "helpers.h"
+#include "internal.h" /* UPAGER_WB_START_BYTES */
 #include "testhooks.h"
 
 #define PS 4096u
@@ -207,6 +210,59 @@ static void test_rmw_amplification(void)
 	free(ref);
 }
 
+/* cachestat(2) (Linux 6.5): the page cache state of a file range. */
+struct t_cachestat_range {
+	uint64_t off, len;
+};
+struct t_cachestat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+/*
+ * Eviction writes dirty pages into the page cache of the scratch file; a
+ * memory cgroup (v1) cannot write them back from reclaim, so upager starts
+ * their disk writes every UPAGER_WB_START_BYTES: after 64 MiB went through
+ * 4 MiB of memory, at most that much plus one write-back batch (the bounce
+ * buffer) is dirty and not yet under writeback.
+ */
+static void test_dirty_cache_bounded(void)
+{
+	const size_t len = 64u << 20, limit = 4u << 20;
+	struct upager_config c = t_config(PS, limit);
+	struct t_cachestat_range all = { 0, 0 };
+	struct t_cachestat cs;
+	upager_t *p;
+	uint64_t *m;
+	long rc;
+
+	upager__pause_background_writeback(1);
+	p = t_create(&c);
+	T_REQUIRE(p != NULL, "t_create");
+	m = upager_alloc(p, len);
+	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
+	for (size_t i = 0; i < len / 8; i += 64)
+		m[i] = t_pattern_u64(0xd1, i * 8);
+	T_GE(upager__scratch_fd(p), 0);
+	rc = syscall(__NR_cachestat, upager__scratch_fd(p), &all, &cs, 0);
+	if (rc != 0 && errno == ENOSYS) {
+		T_CHECK(1, "cachestat");
+		fprintf(stderr, "  cachestat(2) not available: dirty bytes not measured\n");
+	} else {
+		T_EQ(rc, 0);
+		T_LE(cs.nr_dirty * PS, UPAGER_WB_START_BYTES + (2u << 20));
+		fprintf(stderr, "  scratch file after 64 MiB through 4 MiB: %llu pages cached, "
+		        "%llu dirty, %llu under writeback\n", (unsigned long long)cs.nr_cache,
+		        (unsigned long long)cs.nr_dirty, (unsigned long long)cs.nr_writeback);
+	}
+	for (size_t i = 0; i < len / 8; i += 64)
+		T_CHECK(m[i] == t_pattern_u64(0xd1, i * 8), "word %zu", i);
+	T_RET(upager_destroy(p), 0);
+	upager__pause_background_writeback(0);
+}
+
 int main(void)
 {
 	static const struct t_test tests[] = {
@@ -214,6 +270,7 @@ int main(void)
 		{ "a revoked prediction is confirmed by a store", test_revoked_prediction },
 		{ "read-modify-write: one fault a page, one write a residency",
 		  test_rmw_amplification },
+		{ "dirty page cache of the scratch file stays bounded", test_dirty_cache_bounded },
 		{ NULL, NULL },
 	};
 
