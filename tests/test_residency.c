@@ -664,7 +664,9 @@ static void test_model(void)
 
 static void test_readahead_and_wb_error(void)
 {
-	struct upager_config c = t_config(PS, 32 * PS);
+	/* Room for the whole 64-page file: the runs the pager's thread reads
+	 * meanwhile must not make the Clock revoke the pages checked below. */
+	struct upager_config c = t_config(PS, 128 * PS);
 	int fd = t_make_file(64 * PS, 32, NULL, 0);
 	struct upager_stats st, st2;
 	unsigned char vec[65], *m;
