@@ -1,5 +1,7 @@
 /*
- * gate.c - the region gate: keeps regions alive while faults use them.
+ * gate.c - the region gate, which keeps regions alive while faults use
+ * them; and the API lock, which API calls that work on pages hold with the
+ * catchable signals blocked.
  *
  * SIGNAL CONTEXT: the reader side runs inside the SIGSEGV handler.  It uses
  * only atomics, a thread-local nesting depth (initial-exec TLS, no
@@ -13,7 +15,15 @@
  * gate is a reader count that writers drain, with writer preference so that
  * a stream of faults cannot starve a map.
  *
- * Owns: the gate's reader count and writer flag.
+ * API calls (mmap.c, range.c, pager.c) hold the pager's lock and block
+ * every catchable signal (upager__api_enter) while they work on pages, so
+ * that an application signal handler that touches managed memory cannot
+ * interrupt one while it holds a page lock and then wait for that lock.
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP stay deliverable (a
+ * synchronous fault must never be blocked).
+ *
+ * Owns: the gate's reader count and writer flag; the API lock's protocol
+ * (the lock itself is struct upager's).
  * Calls: nothing of upager's (the bottom layer).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -74,4 +84,37 @@ void upager__gate_write_exit(void)
 {
 	atomic_store(&gate_writer, 0);
 	pthread_mutex_unlock(&gate_writers);
+}
+
+/* ---- the API lock and signal blocking --------------------------------- */
+
+void upager__block_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigfillset(&set);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	sigdelset(&set, SIGILL);
+	sigdelset(&set, SIGFPE);
+	sigdelset(&set, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void upager__restore_signals(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Enter an API call that works on pages: signals blocked, pager locked. */
+void upager__api_enter(struct upager *p, sigset_t *old)
+{
+	upager__block_signals(old);
+	pthread_mutex_lock(&p->lock);
+}
+
+void upager__api_exit(struct upager *p, const sigset_t *old)
+{
+	pthread_mutex_unlock(&p->lock);
+	upager__restore_signals(old);
 }

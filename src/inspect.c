@@ -7,7 +7,7 @@
  * atomic load of a page's flags word per page, no page lock, no I/O, no
  * change of protection or reference, so a fault never waits for them and
  * they never wait for a fault.  They hold the pager's lock (the region list;
- * pager.c's calls take it too, and region teardown happens under it) while
+ * the API calls take it too, and region teardown happens under it) while
  * they look at a region, so the region cannot go away under them.
  * upager_print_pages() formats into a buffer on its stack and releases the
  * lock around every write(2) of it; afterwards it looks its region up again
@@ -16,7 +16,7 @@
  * Owns: the text form of the page and frame tables.
  * Calls: page.c (a flags word's public state), region.c (regions by
  * address, range and id), stats.c (counters, writing text), and the
- * pager's lock.  Beside pager.c at the top: neither calls the other.
+ * pager's lock.  Beside mmap.c and range.c: none calls another.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

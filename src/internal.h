@@ -17,7 +17,8 @@
  *                                   verdict on one page's flags
  *       workingset.c                shadows of evicted pages, refaults
  *                                   (after Linux mm/workingset.c)
- *    3  gate.c                      the region gate
+ *    3  gate.c                      the region gate; the API lock and
+ *                                   signal blocking
  *    4  region.c                    region ids and table, the VMA budget
  *    5  frame.c                     the frame table: free slots and free
  *                                   units of the budget (no policy)
@@ -36,12 +37,14 @@
  *                                   fault.c, through a function pointer
  *   14  worker.c                    the pager's thread: WILLNEED, background
  *                                   write-back (woken through layer 8's word)
- *   15  pager.c  inspect.c          the public API: pagers, regions,
- *                                   range operations (pager.c); the page
- *                                   table made visible (inspect.c);
- *                                   neither calls the other
- *   16  testhooks.c                 test builds: inspecting a pager
- *   17  compat.c                    shared library only: version 0.1's
+ *   15  mmap.c  range.c  inspect.c  the public API of regions: map,
+ *                                   alloc, unmap (mmap.c); sync, advise,
+ *                                   pin (range.c); the page table made
+ *                                   visible (inspect.c); none calls another
+ *   16  pager.c                     the public API of pagers: create,
+ *                                   destroy (which tears regions down)
+ *   17  testhooks.c                 test builds: inspecting a pager
+ *   18  compat.c                    shared library only: version 0.1's
  *                                   forms of three calls (symbol versions)
  *
  * See docs/design.md for the design.  In short:
@@ -595,6 +598,11 @@ UPAGER_HIDDEN void upager__gate_read_exit(void);
 UPAGER_HIDDEN void upager__gate_write_enter(void);
 UPAGER_HIDDEN void upager__gate_write_exit(void);
 UPAGER_HIDDEN void upager__gate_reset(void);
+/* The API lock: the pager's lock, with every catchable signal blocked. */
+UPAGER_HIDDEN void upager__block_signals(sigset_t *old);
+UPAGER_HIDDEN void upager__restore_signals(const sigset_t *old);
+UPAGER_HIDDEN void upager__api_enter(struct upager *p, sigset_t *old);
+UPAGER_HIDDEN void upager__api_exit(struct upager *p, const sigset_t *old);
 
 /* ==== layer 4: region.c =================================================== */
 
@@ -692,11 +700,16 @@ UPAGER_HIDDEN int upager__worker_queue(struct upager *p, struct upager_region *r
                                        uint64_t first, uint64_t count);
 UPAGER_HIDDEN void upager__worker_drain(struct upager *p, struct upager_region *r);
 
-/* ==== layer 15: pager.c, inspect.c ======================================== */
+/* ==== layer 15: mmap.c, range.c, inspect.c =============================== */
 
-UPAGER_HIDDEN void upager__block_signals(sigset_t *old);
-UPAGER_HIDDEN void upager__restore_signals(const sigset_t *old);
-/* inspect.c defines only public calls (upager_residency,
+UPAGER_HIDDEN int upager__region_teardown(struct upager *p, struct upager_region *r, bool force);
+UPAGER_HIDDEN void upager__extents_free(struct upager *p);
+/* range.c and inspect.c define only public calls (upager_sync,
+ * upager_advise, upager_pin, upager_unpin; upager_residency,
  * upager_print_pages). */
+
+/* ==== layer 16: pager.c ==================================================== */
+
+/* Only public calls (upager_create, upager_destroy, ...). */
 
 #endif /* UPAGER_INTERNAL_H */
