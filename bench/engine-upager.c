@@ -11,7 +11,8 @@
  *
  *   upager         upager_map(UPAGER_SHARED), buffered backing I/O,
  *                  memory_limit = L, page size --page-size (default:
- *                  upager's, 16 KiB).
+ *                  upager's: the system page where the kernel has guard
+ *                  markers, else 16 KiB).
  *                  The scratch workload: upager_alloc() of its S bytes
  *                  instead, the same limit and page size.
  *   upager-direct  the same with UPAGER_DIRECT_IO (not scratch).  O_DIRECT reads go to

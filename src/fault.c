@@ -186,9 +186,9 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			 * was only paged in dirty stays read-only until a store
 			 * confirms the prediction, so that PG_WRITTEN stays
 			 * true). */
+			bool stored = (f & (PG_DIRTY | PG_WRITTEN)) == (PG_DIRTY | PG_WRITTEN);
 			uint32_t access = PG_READ;
-			if (r->writable && (type == FAULT_WRITE ||
-			                    (f & (PG_DIRTY | PG_WRITTEN)) == (PG_DIRTY | PG_WRITTEN)))
+			if (r->writable && (type == FAULT_WRITE || stored))
 				access |= PG_WRITE;
 			if (upager__grant_access(r, idx, 1, access) != 0) {
 				upager__page_unlock(pg);
@@ -197,7 +197,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			}
 			/* A store to a page mapped read-only is a write fault;
 			 * anything else only restored access. */
-			if (type == FAULT_WRITE && (f & (PG_DIRTY | PG_WRITTEN)) != (PG_DIRTY | PG_WRITTEN)) {
+			if (type == FAULT_WRITE && !stored) {
 				upager__mark_dirty(r, pg, f, true);
 				STAT_INC(p, pgwritefault);
 			} else {
