@@ -207,7 +207,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			upager__readahead_hit(r, idx, f);
 			upager__page_unlock(pg);
 			if (marker)
-				upager__readahead_next(r, idx);
+				upager__readahead_next(r, idx, type == FAULT_WRITE);
 			return fault_done(p, t0, 1);
 		}
 

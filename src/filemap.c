@@ -48,8 +48,10 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * @ra_pages: most pages after @idx to read in the same request.
  * @access:   0 (leave inaccessible, as WILLNEED does), or PG_READ /
  *            PG_READ | PG_WRITE for @idx; read-ahead pages get PG_READ
- *            except the first, the marker (@idx + 1 after a demanded
- *            page; @idx itself for a run read ahead without demand).
+ *            (read-write and dirty in a zero-filled run when @access has
+ *            PG_WRITE) except the first, the marker (@idx + 1 after a
+ *            demanded page; @idx itself for a run read ahead without
+ *            demand).
  * @demand:   @idx itself was demanded (a fault, a pin): wait for its frame
  *            (upager__frame_alloc).  Without it (read-ahead, WILLNEED)
  *            nothing waits, and -ENOMEM only means "not now".
@@ -189,15 +191,31 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		 * The run's first read-ahead page is the marker and stays
 		 * inaccessible (readahead.c): @idx + 1 after a demanded page,
 		 * else @idx itself (an asynchronous run).  The demanded page
-		 * gets @access, the pages after the marker PG_READ.
+		 * gets @access, the pages after the marker PG_READ; or, in a
+		 * zero-filled run that a store asked for (a sequential writer
+		 * of new upager_alloc memory: readahead.c), read-write and
+		 * dirty, so that the writer takes one fault per run, not one
+		 * write fault per page.  Such a page is dirty without a store
+		 * seen (as a predicted page-in: fault.c), so a page of the run
+		 * that is never written is written back once, as zeros.
 		 */
 		uint64_t mark = demand ? idx + 1 : idx;
+		bool zero = r->kind == REGION_ANON && !backed;
+		uint32_t run_access = zero && (access & PG_WRITE) ? PG_READ | PG_WRITE : PG_READ;
 
 		rc = 0;
 		if (demand)
 			rc = upager__grant_access(r, idx, 1, access);
-		if (rc == 0 && n > 1 && mark + 1 < idx + n)
-			upager__grant_access(r, mark + 1, idx + n - mark - 1, PG_READ);
+		if (rc == 0 && n > 1 && mark + 1 < idx + n &&
+		    upager__grant_access(r, mark + 1, idx + n - mark - 1, run_access) == 0 &&
+		    (run_access & PG_WRITE)) {
+			for (k = mark + 1 - idx; k < n; k++) {
+				struct upager_page *pg = &r->pages[idx + k];
+
+				upager__mark_dirty(r, pg, page_flags(pg), false);
+			}
+			STAT_ADD(p, pgdirty_predicted, idx + n - mark - 1);
+		}
 		if (rc < 0) {
 			/* Resident but inaccessible: a later touch retries. */
 			for (k = 1; k < n; k++)

@@ -225,6 +225,8 @@ struct upager_region {
 	int direct_fd;             /* same file with O_DIRECT, or -1 */
 	int scratch_fd;            /* the pager's scratch file (PRIVATE/ANON
 	                              writable regions), or -1; not owned */
+	int scratch_direct_fd;     /* the same with O_DIRECT, or -1; not
+	                              owned */
 	bool has_range;            /* memfd_offset was allocated */
 	struct upager_page *pages; /* npages descriptors, sparse mmap */
 	size_t pages_bytes;        /* bytes of that mapping */
@@ -239,6 +241,8 @@ struct upager_region {
 	_Atomic int advice;        /* UPAGER_ADV_NORMAL/RANDOM/SEQUENTIAL */
 	_Atomic uint64_t ra_next;  /* page a sequential stream touches next */
 	_Atomic uint32_t ra_window;/* current read-ahead window, pages */
+	_Atomic bool ra_write;     /* the stream's last marker was touched by
+	                              a store (readahead.c) */
 	_Atomic int sync_error;    /* sticky failed fdatasync, or 0 */
 	_Atomic int flushing;      /* upager__flush_range() calls under way:
 	                              background write-back keeps out */
@@ -377,6 +381,8 @@ struct upager {
 	struct extent *free_extents; /* freed memfd ranges, sorted (lock) */
 	int scratch_fd;            /* scratch file of PRIVATE/ANON regions, at
 	                              the same offsets as the memfd; or -1 */
+	int scratch_direct_fd;     /* the same with O_DIRECT where the file
+	                              system has it, or -1 */
 
 	struct upager_frame *frames;
 	_Atomic uint64_t hand;     /* the Clock hand; taken mod nframes */
@@ -635,6 +641,7 @@ UPAGER_HIDDEN bool upager__access_over_budget(int64_t gained);
 UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n,
                                      uint32_t access);
 UPAGER_HIDDEN void upager__access_forget(struct upager_region *r);
+UPAGER_HIDDEN void upager__populate_write(struct upager_region *r, uint64_t idx, uint64_t n);
 UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n);
 
@@ -678,7 +685,7 @@ UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
 
 UPAGER_HIDDEN unsigned upager__ra_window(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__readahead_hit(struct upager_region *r, uint64_t idx, uint32_t f);
-UPAGER_HIDDEN void upager__readahead_next(struct upager_region *r, uint64_t marker);
+UPAGER_HIDDEN void upager__readahead_next(struct upager_region *r, uint64_t marker, bool store);
 UPAGER_HIDDEN bool upager__readahead_async(struct upager *p);
 
 /* ==== layer 12: fault.c =================================================== */

@@ -75,9 +75,18 @@ static int pager_scratch(struct upager *p)
 {
 	if (p->scratch_fd < 0) {
 		int fd = open_scratch_file();
+		char path[64];
+
 		if (fd < 0)
 			return fd;
 		p->scratch_fd = fd;
+		/* Whole pages go to it and come back with O_DIRECT: no copy
+		 * into the page cache, nothing of it left dirty there and
+		 * charged to the memory cgroup (docs/design.md, "The scratch
+		 * file").  Where the file system refuses O_DIRECT, buffered
+		 * I/O serves. */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		p->scratch_direct_fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
 	}
 	return p->scratch_fd;
 }
@@ -198,7 +207,7 @@ static struct upager_region *region_new(const struct upager *p, const struct reg
 	if (!r)
 		return NULL;
 	r->id = UINT32_MAX;
-	r->fd = r->direct_fd = r->scratch_fd = -1;
+	r->fd = r->direct_fd = r->scratch_fd = r->scratch_direct_fd = -1;
 	r->page_size = rs->page_size;
 	r->page_shift = (unsigned)__builtin_ctzll(rs->page_size);
 	r->units = (uint32_t)(rs->page_size >> p->unit_shift);
@@ -225,6 +234,7 @@ static int region_setup(struct upager *p, struct upager_region *r)
 		if (rc < 0)
 			return rc;
 		r->scratch_fd = rc;
+		r->scratch_direct_fd = p->scratch_direct_fd;
 	}
 	rc = range_alloc(p, r->map_len, r->page_size, &r->memfd_offset);
 	if (rc < 0)

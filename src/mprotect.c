@@ -354,6 +354,41 @@ int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n, uint32
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* The kernel refused MADV_POPULATE_WRITE (before Linux 5.14): not again. */
+static _Atomic bool populate_refused;
+
+/**
+ * upager__populate_write() - map locked pages [@idx, @idx + @n) of @r,
+ * made read-write a moment ago, in the app view's page table at once.
+ *
+ * Without it the first store to each page takes a page fault in the kernel
+ * (a page whose entry a revocation removed, or one that a read mapped
+ * write-protected), and on a virtual machine with shadow page tables a
+ * fault is an exit to the hypervisor.  One madvise(MADV_POPULATE_WRITE)
+ * serves the whole run.  Measured on this project's machine (a memfd,
+ * 4 KiB pages, tests excluded): a store to a page with no entry 10.4 us,
+ * populated in runs of 256 pages then stored to 5.1 us; for one page 7.4
+ * against 10.8 us.  A read grant is not populated: there the same
+ * measurement found no gain (5.1 against 5.3 us per page in runs, a loss
+ * for one page), since the kernel's fault-around maps 16 pages a fault.
+ *
+ * A hint: an error leaves the pages to fault as before.  System call
+ * only; async-signal-safe.
+ */
+void upager__populate_write(struct upager_region *r, uint64_t idx, uint64_t n)
+{
+	if (!n || atomic_load_explicit(&populate_refused, memory_order_relaxed))
+		return;
+	if (madvise((char *)r->base + (idx << r->page_shift), n << r->page_shift,
+	            MADV_POPULATE_WRITE) != 0 &&
+	    errno == EINVAL)
+		atomic_store_explicit(&populate_refused, true, memory_order_relaxed);
+}
+
 /**
  * upager__evict_run_locked() - free the frame memory of @n locked, resident,
  * clean, unreferenced pages [@idx, @idx + @n) of @r, with one punch of the

@@ -69,7 +69,7 @@ int upager_create(upager_t **out, const struct upager_config *config, size_t siz
 	p->readahead = c.readahead == UPAGER_READAHEAD_OFF ? 0 : c.readahead;
 	p->flags = c.flags;
 	p->memfd = -1;
-	p->scratch_fd = -1;
+	p->scratch_fd = p->scratch_direct_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
 	pthread_cond_init(&p->widle, NULL);
@@ -138,6 +138,8 @@ int upager_destroy(upager_t *p)
 	close(p->memfd);
 	if (p->scratch_fd >= 0)
 		close(p->scratch_fd);
+	if (p->scratch_direct_fd >= 0)
+		close(p->scratch_direct_fd);
 	upager__extents_free(p);
 	munmap(p->frames, p->nframes * sizeof(*p->frames));
 	pthread_mutex_destroy(&p->lock);

@@ -95,8 +95,13 @@ static void read_run(struct upager_region *r, uint64_t next)
 	if ((page_flags(pg) & PG_RESIDENT) || !upager__page_trylock(pg))
 		return;
 	if (!(page_flags(pg) & PG_RESIDENT)) {
+		/* A stream of stores gets its zero-filled runs writable. */
+		uint32_t access = atomic_load_explicit(&r->ra_write, memory_order_relaxed)
+		                          ? PG_READ | PG_WRITE
+		                          : PG_READ;
+
 		w = upager__ra_window(r, next);
-		if (w && upager__page_in_locked(r, next, w, PG_READ, false, NULL) > 0) {
+		if (w && upager__page_in_locked(r, next, w, access, false, NULL) > 0) {
 			page_set(pg, PG_READAHEAD);
 			STAT_INC(r->pager, readahead);
 		}
@@ -127,13 +132,17 @@ static bool post_run(struct upager_region *r, uint64_t next)
 
 /**
  * upager__readahead_next() - the marker @marker of @r was touched (its
- * page is unlocked now): have the next run read, the pages after the last
- * run read, by the pager's thread, or by this thread when no slot is free.
+ * page is unlocked now), by a store if @store: have the next run read, the
+ * pages after the last run read, by the pager's thread, or by this thread
+ * when no slot is free.  A run that is zero-filled (new upager_alloc
+ * memory) comes read-write and dirty after a store (filemap.c), so a
+ * sequential writer takes one fault per run.
  */
-void upager__readahead_next(struct upager_region *r, uint64_t marker)
+void upager__readahead_next(struct upager_region *r, uint64_t marker, bool store)
 {
 	uint64_t next = atomic_load_explicit(&r->ra_next, memory_order_relaxed);
 
+	atomic_store_explicit(&r->ra_write, store && r->writable, memory_order_relaxed);
 	if (next <= marker || next >= r->npages)
 		return;
 	if (page_flags(&r->pages[next]) & (PG_RESIDENT | PG_LOCKED))

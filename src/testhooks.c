@@ -43,6 +43,16 @@ int upager__scratch_fd(struct upager *p)
 	return fd;
 }
 
+int upager__scratch_direct(struct upager *p)
+{
+	int direct;
+
+	pthread_mutex_lock(&p->lock);
+	direct = p->scratch_fd < 0 ? -1 : p->scratch_direct_fd >= 0;
+	pthread_mutex_unlock(&p->lock);
+	return direct;
+}
+
 long upager__clear_references(struct upager *p)
 {
 	long n = 0;

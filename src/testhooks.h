@@ -70,6 +70,13 @@ int upager__region_direct_io(struct upager *pager, const void *addr);
 int upager__scratch_fd(struct upager *pager);
 
 /*
+ * upager__scratch_direct() - 1 if whole pages go to @pager's scratch file
+ * and come back with O_DIRECT (a second descriptor), 0 if buffered (the
+ * file system refused O_DIRECT), -1 before its first use.
+ */
+int upager__scratch_direct(struct upager *pager);
+
+/*
  * upager__clear_references() - the Clock hand's first visit to every
  * resident page of @pager: references cleared (access revoked), nothing
  * evicted.  Returns the pages it cleared.

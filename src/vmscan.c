@@ -563,6 +563,8 @@ took:
  * accessible (@access PG_READ or PG_READ | PG_WRITE) within the VMA
  * budget: when the grant would pass it, or the kernel's VMA limit refuses
  * it, clear references ahead of the hand (which merges runs) and retry.
+ * Read-write pages are mapped at once (upager__populate_write), so their
+ * first store takes no fault in the kernel.
  *
  * Return: 0, or -ENOMEM when the kernel still refuses (flags unchanged).
  */
@@ -580,6 +582,8 @@ int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n, uint
 	while ((rc = upager__set_access(r, idx, n, access)) == -ENOMEM && ++tries <= max_tries &&
 	       upager__deactivate_some(p, 256))
 		;
+	if (rc == 0 && (access & PG_WRITE))
+		upager__populate_write(r, idx, n);
 	return rc;
 }
 

@@ -67,8 +67,8 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	req->moff = (off_t)(r->memfd_offset + off);
 	req->res = 0;
 	if (scratch) {
-		req->fd = r->scratch_fd;
-		req->alt_fd = -1;
+		req->fd = r->scratch_direct_fd >= 0 ? r->scratch_direct_fd : r->scratch_fd;
+		req->alt_fd = req->fd == r->scratch_fd ? -1 : r->scratch_fd;
 		req->off = (off_t)(r->memfd_offset + off);
 		req->len = r->page_size;
 		return;

@@ -16,7 +16,11 @@
  *  - read-modify-write passes over more pages than fit take one fault per
  *    page in every other pass (stores to a page paged in writable go
  *    unseen, so the pass after it is not predicted), and write each page
- *    once per residency: pgpgout == pgdirtied.
+ *    once per residency: pgpgout == pgdirtied;
+ *  - a sequential writer of new upager_alloc memory gets its zero-filled
+ *    read-ahead runs writable and dirty: a few faults per run, not one a
+ *    page, every page written back once, every byte read back; a writer
+ *    that skips pages gets no run and no prediction.
  *
  * Copyright (C) 2026 The upager authors.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -222,11 +226,13 @@ struct t_cachestat {
 #endif
 
 /*
- * Eviction writes dirty pages into the page cache of the scratch file; a
- * memory cgroup (v1) cannot write them back from reclaim, so upager starts
- * their disk writes every UPAGER_WB_START_BYTES: after 64 MiB went through
- * 4 MiB of memory, at most that much plus one write-back batch (the bounce
- * buffer) is dirty and not yet under writeback.
+ * Where the scratch file's file system has O_DIRECT, eviction writes whole
+ * pages past the page cache: after 64 MiB went through 4 MiB of memory,
+ * none of the scratch file is cached.  Where it has not, eviction writes
+ * dirty pages into its page cache; a memory cgroup (v1) cannot write them
+ * back from reclaim, so upager starts their disk writes every
+ * UPAGER_WB_START_BYTES: at most that much plus one write-back batch (the
+ * bounce buffer) is dirty and not yet under writeback.
  */
 static void test_dirty_cache_bounded(void)
 {
@@ -253,6 +259,10 @@ static void test_dirty_cache_bounded(void)
 	} else {
 		T_EQ(rc, 0);
 		T_LE(cs.nr_dirty * PS, UPAGER_WB_START_BYTES + (2u << 20));
+		if (upager__scratch_direct(p) == 1)
+			T_EQ(cs.nr_cache, 0);
+		else
+			fprintf(stderr, "  the scratch file's file system refused O_DIRECT\n");
 		fprintf(stderr, "  scratch file after 64 MiB through 4 MiB: %llu pages cached, "
 		        "%llu dirty, %llu under writeback\n", (unsigned long long)cs.nr_cache,
 		        (unsigned long long)cs.nr_dirty, (unsigned long long)cs.nr_writeback);
@@ -263,6 +273,80 @@ static void test_dirty_cache_bounded(void)
 	upager__pause_background_writeback(0);
 }
 
+/*
+ * A sequential writer of new scratch memory: 64 MiB through 8 MiB of 4 KiB
+ * pages, one word per page (the pages are zero-filled, so no run needs
+ * I/O).  Read-ahead runs of up to 256 pages come read-write and dirty, so
+ * the writer takes a few faults per run (the demanded page, the marker);
+ * one fault a page would be 16,384.  Each page is written back once, and
+ * every word, and the zeros around it, read back.
+ */
+static void test_sequential_writer(void)
+{
+	const size_t len = 64u << 20, npages = len / PS;
+	struct upager_config c = t_config(PS, 8u << 20);
+	struct upager_stats a, b;
+	upager_t *p;
+	uint64_t *m;
+	size_t bad = 0;
+
+	c.readahead = 256;
+	p = t_create(&c);
+	T_REQUIRE(p != NULL, "t_create");
+	m = upager_alloc(p, len);
+	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
+	t_stats(p, &a);
+	for (size_t i = 0; i < npages; i++)
+		m[i * (PS / 8)] = t_pattern_u64(0x5e, i);
+	t_stats(p, &b);
+	fprintf(stderr, "  %zu pages written: %llu faults, %llu write faults, %llu predicted dirty\n",
+	        npages, (unsigned long long)(b.pgfault - a.pgfault),
+	        (unsigned long long)(b.pgwritefault - a.pgwritefault),
+	        (unsigned long long)(b.pgdirty_predicted - a.pgdirty_predicted));
+	T_LE(b.pgfault - a.pgfault, npages / 16);
+	T_GE(b.pgdirty_predicted - a.pgdirty_predicted, npages / 2);
+	T_EQ(b.pgdirtied - a.pgdirtied, npages);
+	/* Everything that left memory was written once, nothing twice. */
+	T_EQ(b.pgpgout - a.pgpgout + b.nr_dirty, npages);
+	for (size_t i = 0; i < npages; i++) {
+		const uint64_t *w = &m[i * (PS / 8)];
+
+		if (w[0] != t_pattern_u64(0x5e, i) || w[1] != 0 || w[PS / 8 - 1] != 0)
+			bad++;
+	}
+	T_EQ(bad, 0);
+	T_RET(upager_destroy(p), 0);
+}
+
+/* A writer that skips every other page is not sequential: no run, no
+ * page dirty without a store. */
+static void test_sparse_writer(void)
+{
+	const size_t len = 16u << 20, npages = len / PS;
+	struct upager_config c = t_config(PS, 4u << 20);
+	struct upager_stats a, b;
+	upager_t *p;
+	uint64_t *m;
+	size_t bad = 0;
+
+	c.readahead = 256;
+	p = t_create(&c);
+	T_REQUIRE(p != NULL, "t_create");
+	m = upager_alloc(p, len);
+	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
+	t_stats(p, &a);
+	for (size_t i = 0; i < npages; i += 2)
+		m[i * (PS / 8)] = t_pattern_u64(0x5f, i);
+	t_stats(p, &b);
+	T_EQ(b.pgdirty_predicted - a.pgdirty_predicted, 0);
+	T_EQ(b.pgdirtied - a.pgdirtied, npages / 2);
+	for (size_t i = 0; i < npages; i++)
+		if (m[i * (PS / 8)] != (i % 2 ? 0 : t_pattern_u64(0x5f, i)))
+			bad++;
+	T_EQ(bad, 0);
+	T_RET(upager_destroy(p), 0);
+}
+
 int main(void)
 {
 	static const struct t_test tests[] = {
@@ -271,6 +355,9 @@ int main(void)
 		{ "read-modify-write: one fault a page, one write a residency",
 		  test_rmw_amplification },
 		{ "dirty page cache of the scratch file stays bounded", test_dirty_cache_bounded },
+		{ "a sequential writer: one fault a run, each page written once",
+		  test_sequential_writer },
+		{ "a sparse writer: no run, nothing dirty unwritten", test_sparse_writer },
 		{ NULL, NULL },
 	};
 
