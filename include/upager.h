@@ -804,8 +804,9 @@ UPAGER_API const char *upager_strerror(int err);
  * Thread safety: any thread, from inside its SIGSEGV handler only (that is
  * what it is for); it takes no lock that interrupted code may hold and
  * allocates nothing, and may wait for a page lock or a frame held by
- * another thread, like any fault on managed memory.  Async-signal-safe.
- * Before the first upager_create() it returns 0.
+ * another thread, like any fault on managed memory.  Async-signal-safe;
+ * errno is left as it was (as upager's own handler leaves the interrupted
+ * code's).  Before the first upager_create() it returns 0.
  *
  * Return: 1 if @addr lies in a region of a pager of this process and the
  * fault was served (or SIGBUS queued), 0 if not.  No error codes.

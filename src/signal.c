@@ -112,6 +112,8 @@ static void segv_trampoline(int sig, siginfo_t *si, void *ctx)
 	int saved = fault_access;
 	ucontext_t *saved_ctx = fault_context;
 	siginfo_t *saved_info = fault_info;
+	int saved_errno = errno; /* the interrupted code's: a system call on
+	                            the fault path may fail and set it */
 
 	fault_context = ctx;
 	fault_info = si;
@@ -120,6 +122,7 @@ static void segv_trampoline(int sig, siginfo_t *si, void *ctx)
 	fault_access = saved;
 	fault_context = saved_ctx;
 	fault_info = saved_info;
+	errno = saved_errno;
 }
 
 static int area_handler(void *addr, void *arg)
@@ -222,6 +225,7 @@ int upager_handle_fault(void *addr, void *ucontext)
 	int saved = fault_access;
 	ucontext_t *saved_ctx = fault_context;
 	siginfo_t *saved_info = fault_info;
+	int saved_errno = errno;
 	int handled;
 
 	if (!atomic_load_explicit(&initialized, memory_order_acquire))
@@ -233,6 +237,7 @@ int upager_handle_fault(void *addr, void *ucontext)
 	fault_access = saved;
 	fault_context = saved_ctx;
 	fault_info = saved_info;
+	errno = saved_errno;
 	return handled;
 }
 

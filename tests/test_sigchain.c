@@ -4,7 +4,8 @@
  * fault upager declines, as the kernel would have delivered it, and one
  * installed after (chaining to the action it replaced) gets the faults that
  * upager_handle_fault() declines.  Meanwhile managed memory works in the
- * same process.
+ * same process, and a fault served through upager_handle_fault() leaves
+ * the handler's errno as it was.
  *
  * Each scenario runs in a forked child that sets up its handlers, makes its
  * own pager (the parent never makes one, so each child's upager saves the
@@ -44,6 +45,7 @@ enum {
 	C_PATTERN = 11,  /* managed memory had wrong bytes */
 	C_SURVIVED = 12, /* the bad access did not stop the child */
 	C_AGAIN = 13,    /* a one-shot handler was called twice */
+	C_ERRNO = 14,    /* upager_handle_fault() changed errno */
 	C_REPORTED = 42, /* a plain handler's _exit after its report */
 	C_SKIP = 77,
 };
@@ -97,6 +99,7 @@ static unsigned char *volatile g_null;
 static int g_pipe = -1;
 static volatile sig_atomic_t g_before_calls;
 static volatile long g_after_served;
+static volatile long g_after_errno; /* served faults that changed errno */
 static struct sigaction g_after_old; /* what the after-handler replaced */
 static sigjmp_buf g_recover;
 
@@ -164,7 +167,11 @@ static void before_recover(int sig, siginfo_t *si, void *ctx)
  * crashes; others are reported, then go to the action it replaced. */
 static void after_info(int sig, siginfo_t *si, void *ctx)
 {
+	/* errno is the interrupted code's: a served fault leaves it be. */
+	errno = 4000 + (int)(g_after_served % 64);
 	if (upager_handle_fault(si->si_addr, ctx)) {
+		if (errno != 4000 + (int)(g_after_served % 64))
+			g_after_errno++;
 		g_after_served++;
 		return;
 	}
@@ -271,6 +278,8 @@ static int child(void *arg)
 	send_msg('V', ok, g_before_calls, g_after_served, (long)st.pgfault, NULL);
 	if (!ok)
 		return C_PATTERN;
+	if (g_after_errno)
+		return C_ERRNO;
 
 	switch (kind) {
 	case K_BEFORE_INFO:
