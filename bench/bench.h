@@ -215,6 +215,7 @@ struct upager_delta {
 	uint64_t fault, maj, min, write, pgin, pgout, ra, ra_used, scan, deact, steal, wb_evict;
 	uint64_t wb_background, io_errors, sigbus, resident_peak, frames;
 	uint64_t dirtied, predicted; /* pgdirtied, pgdirty_predicted */
+	uint64_t dirty_start, dirty_end; /* nr_dirty (pages) at each end */
 };
 
 /* One row of the table and the CSV: a run, or a case of the fault

@@ -61,6 +61,8 @@ static void upager_delta_of(struct upager_delta *d, const struct upager_stats *a
 	d->wb_background = b->writeback_background - a->writeback_background;
 	d->dirtied = b->pgdirtied - a->pgdirtied;
 	d->predicted = b->pgdirty_predicted - a->pgdirty_predicted;
+	d->dirty_start = a->nr_dirty;
+	d->dirty_end = b->nr_dirty;
 	d->io_errors = b->io_errors - a->io_errors;
 	d->sigbus = b->sigbus - a->sigbus;
 	d->resident_peak = b->nr_resident_peak;

@@ -87,6 +87,28 @@ static unsigned child_timeout(const struct job *j)
 
 /* The scratch workload's run @r as three rows, fill, rmw and scan: the
  * row @idx made for it and two copies; each phase's figures and check. */
+/*
+ * Write amplification of a run: pages written (pgpgout) per page that
+ * needed writing in it, which is the pages it dirtied (pgdirtied, once per
+ * residency) plus the dirty pages it found resident at its start, less
+ * those still dirty at its end.  A phase that follows another (the scratch
+ * rmw after the fill) writes back what the one before left dirty; counted
+ * against its own pgdirtied alone, that looked like amplification.
+ */
+static void note_write_amplification(struct trow *row, bool detail)
+{
+	const struct upager_delta *d = &row->up;
+	int64_t needed = (int64_t)d->dirtied + (int64_t)d->dirty_start - (int64_t)d->dirty_end;
+
+	if (needed <= 0)
+		return;
+	note(row, "write amplification %.3f (pgpgout / pages to write: %" PRIu64 " dirtied + %" PRIu64
+	     " dirty at start - %" PRIu64 " at end)", (double)d->pgout / (double)needed, d->dirtied,
+	     d->dirty_start, d->dirty_end);
+	if (detail)
+		note(row, "%" PRIu64 " paged in dirty", d->predicted);
+}
+
 static void scratch_rows(struct bench *b, const struct job *j, const struct result *r,
                          size_t idx)
 {
@@ -132,11 +154,8 @@ static void scratch_rows(struct bench *b, const struct job *j, const struct resu
 		struct trow *row = &rows[PH_RMW];
 
 		note(row, "%.3f pages written per op", (double)row->up.pgout / (double)row->ops);
-		if (row->have_upager && row->up.dirtied)
-			note(row, "write amplification %.3f (pgpgout / pgdirtied, %" PRIu64
-			     " pages dirtied, %" PRIu64 " paged in dirty)",
-			     (double)row->up.pgout / (double)row->up.dirtied, row->up.dirtied,
-			     row->up.predicted);
+		if (row->have_upager)
+			note_write_amplification(row, true);
 		if (distinct)
 			note(row, "%.2f per distinct page dirtied (%" PRIu64 " of %s)",
 			     (double)row->up.pgout / (double)distinct, distinct,
@@ -278,9 +297,8 @@ size_t run_one(struct bench *b, struct job *j)
 		note(row, "%s", r.info);
 	if (j->acc == ACC_UPDATE)
 		note(row, "sync %.2f s", row->sync_secs);
-	if (j->acc == ACC_UPDATE && row->have_upager && r.up.dirtied)
-		note(row, "write amplification %.3f (pgpgout / pgdirtied)",
-		     (double)r.up.pgout / (double)r.up.dirtied);
+	if (j->acc == ACC_UPDATE && row->have_upager)
+		note_write_amplification(row, false);
 	if (j->regime == REGIME_HOT && s->cg == CG_LIMIT && row->cg_limit)
 		note(row, "cg cannot limit the cached file pages");
 	if (s->in_ram)

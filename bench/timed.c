@@ -450,6 +450,9 @@ static void delta(struct upager_delta *d, const struct upager_delta *a,
 		dw[i] = bw[i] - aw[i];
 	d->resident_peak = b->resident_peak;
 	d->frames = b->frames;
+	/* Gauges: the dirty pages at each end (@a and @b are absolute). */
+	d->dirty_start = a->dirty_end;
+	d->dirty_end = b->dirty_end;
 }
 
 /*

@@ -416,7 +416,6 @@ struct upager {
 	 * an empty slot. */
 	_Atomic uint64_t ra_async[UPAGER_RA_ASYNC];
 	_Atomic int wb_kicked;     /* a fault already kicked for write-back */
-	uint64_t wb_cursor;        /* background write-back's own hand */
 	_Atomic uint64_t wb_unstarted; /* bytes written to the page cache since
 	                                  the last sync_file_range (writeback.c) */
 	uint64_t dirty_low;        /* background write-back stops here */
