@@ -206,15 +206,21 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		rc = 0;
 		if (demand)
 			rc = upager__grant_access(r, idx, 1, access);
-		if (rc == 0 && n > 1 && mark + 1 < idx + n &&
-		    upager__grant_access(r, mark + 1, idx + n - mark - 1, run_access) == 0 &&
-		    (run_access & PG_WRITE)) {
-			for (k = mark + 1 - idx; k < n; k++) {
+		if (rc == 0 && n > 1 && mark + 1 < idx + n) {
+			upager__grant_access(r, mark + 1, idx + n - mark - 1, run_access);
+			/* Every page the grant made writable is dirty, even when
+			 * it failed part-way (a run over several chunks: the
+			 * flags say which pages it reached); a writable clean
+			 * page would lose the stores to it. */
+			for (k = mark + 1 - idx; (run_access & PG_WRITE) && k < n; k++) {
 				struct upager_page *pg = &r->pages[idx + k];
+				uint32_t f = page_flags(pg);
 
-				upager__mark_dirty(r, pg, page_flags(pg), false);
+				if (f & PG_WRITE) {
+					upager__mark_dirty(r, pg, f, false);
+					STAT_INC(p, pgdirty_predicted);
+				}
 			}
-			STAT_ADD(p, pgdirty_predicted, idx + n - mark - 1);
 		}
 		if (rc < 0) {
 			/* Resident but inaccessible: a later touch retries. */
