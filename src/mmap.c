@@ -67,6 +67,19 @@ static int open_scratch_file(void)
 }
 
 /*
+ * A second descriptor of the file open as @fd, with O_DIRECT and access
+ * mode @acc, opened through /proc/self/fd so that @fd is untouched; or -1
+ * where the file system refuses O_DIRECT (buffered I/O then serves).
+ */
+static int open_direct(int fd, int acc)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, acc | O_DIRECT | O_CLOEXEC);
+}
+
+/*
  * The pager's scratch file, opened at first need (pager lock held).  One
  * per pager: region r's page i lives at offset memfd_offset(r) + i pages,
  * so regions never overlap in it.
@@ -75,18 +88,14 @@ static int pager_scratch(struct upager *p)
 {
 	if (p->scratch_fd < 0) {
 		int fd = open_scratch_file();
-		char path[64];
 
 		if (fd < 0)
 			return fd;
 		p->scratch_fd = fd;
 		/* Whole pages go to it and come back with O_DIRECT: no copy
 		 * into the page cache, nothing of it left dirty there and
-		 * charged to the memory cgroup (docs/design.md, "The scratch
-		 * file").  Where the file system refuses O_DIRECT, buffered
-		 * I/O serves. */
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		p->scratch_direct_fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+		 * charged to the memory cgroup (docs/design.md, "Write-back"). */
+		p->scratch_direct_fd = open_direct(fd, O_RDWR);
 	}
 	return p->scratch_fd;
 }
@@ -398,13 +407,8 @@ void *upager_map_params(upager_t *p, int fd, off_t offset, size_t length, int pr
 		rc = -errno;
 		goto fail;
 	}
-	if (rs.direct_io) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
-		/* Where the file system refuses O_DIRECT, buffered I/O serves. */
-		r->direct_fd = open(path, (acc == O_RDWR ? O_RDWR : O_RDONLY) | O_DIRECT |
-		                              O_CLOEXEC);
-	}
+	if (rs.direct_io)
+		r->direct_fd = open_direct(r->fd, acc == O_RDWR ? O_RDWR : O_RDONLY);
 	return region_install(p, r);
 fail:
 	upager__region_free(r);

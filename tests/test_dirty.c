@@ -273,6 +273,22 @@ static void test_dirty_cache_bounded(void)
 	upager__pause_background_writeback(0);
 }
 
+/* A pager of @limit bytes with a read-ahead of 256 pages and @len bytes
+ * of upager_alloc memory in it, whose counters go to @a; the memory. */
+static uint64_t *writer_setup(size_t len, size_t limit, upager_t **pp, struct upager_stats *a)
+{
+	struct upager_config c = t_config(PS, limit);
+	uint64_t *m;
+
+	c.readahead = 256;
+	*pp = t_create(&c);
+	T_REQUIRE(*pp != NULL, "t_create");
+	m = upager_alloc(*pp, len);
+	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
+	t_stats(*pp, a);
+	return m;
+}
+
 /*
  * A sequential writer of new scratch memory: 64 MiB through 8 MiB of 4 KiB
  * pages, one word per page (the pages are zero-filled, so no run needs
@@ -284,18 +300,11 @@ static void test_dirty_cache_bounded(void)
 static void test_sequential_writer(void)
 {
 	const size_t len = 64u << 20, npages = len / PS;
-	struct upager_config c = t_config(PS, 8u << 20);
 	struct upager_stats a, b;
 	upager_t *p;
-	uint64_t *m;
+	uint64_t *m = writer_setup(len, 8u << 20, &p, &a);
 	size_t bad = 0;
 
-	c.readahead = 256;
-	p = t_create(&c);
-	T_REQUIRE(p != NULL, "t_create");
-	m = upager_alloc(p, len);
-	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
-	t_stats(p, &a);
 	for (size_t i = 0; i < npages; i++)
 		m[i * (PS / 8)] = t_pattern_u64(0x5e, i);
 	t_stats(p, &b);
@@ -323,18 +332,11 @@ static void test_sequential_writer(void)
 static void test_sparse_writer(void)
 {
 	const size_t len = 16u << 20, npages = len / PS;
-	struct upager_config c = t_config(PS, 4u << 20);
 	struct upager_stats a, b;
 	upager_t *p;
-	uint64_t *m;
+	uint64_t *m = writer_setup(len, 4u << 20, &p, &a);
 	size_t bad = 0;
 
-	c.readahead = 256;
-	p = t_create(&c);
-	T_REQUIRE(p != NULL, "t_create");
-	m = upager_alloc(p, len);
-	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
-	t_stats(p, &a);
 	for (size_t i = 0; i < npages; i += 2)
 		m[i * (PS / 8)] = t_pattern_u64(0x5f, i);
 	t_stats(p, &b);
