@@ -115,6 +115,9 @@
 #define UPAGER_BOUNCE_BYTES ((size_t)1 << 20)
 /* Most pages one eviction pass writes back in one submission. */
 #define UPAGER_WB_BATCH 16u
+/* Milliseconds background write-back ignores the faults' kicks after a
+ * sweep found nothing to write (worker.c). */
+#define UPAGER_WB_IDLE_MS 10
 /* Bytes that write-back leaves dirty in the page cache before it starts
  * their disk writes (sync_file_range, writeback.c). */
 #define UPAGER_WB_START_BYTES ((uint64_t)2 << 20)
