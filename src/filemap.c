@@ -12,8 +12,8 @@
  * first access), and what it counts: pages read (pgpgin) or zero-filled
  * without reading a byte (pgzerofill), refaults (through workingset.c).
  * Calls: vmscan.c (frames, granting access), writeback.c (where a page's
- * bytes come from), io.c, mprotect.c, frame.c, workingset.c, page.c,
- * stats.c.
+ * bytes come from), io.c, scratch.c (which slots follow), mprotect.c,
+ * frame.c, workingset.c, page.c, stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -67,7 +67,9 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * evictions as it was before the page's frame was sought.
  *
  * Read-ahead pages are taken only if free of locks and not resident, and
- * stop at the first page that comes from another source.  @idx stays
+ * stop at the first page that comes from another source.  In the scratch
+ * file, each run of slots that follow one another is one read of the
+ * run's submission, UPAGER_IO_BATCH reads at most.  @idx stays
  * locked; read-ahead pages are unlocked on return.
  *
  * Return: pages made resident (>= 1), or a negative errno (-ENOMEM: no
@@ -79,8 +81,8 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	struct upager *p = r->pager;
 	uint32_t f0 = page_flags(&r->pages[idx]);
 	bool backed = f0 & PG_BACKED;
-	unsigned n = 1, k;
-	struct io_req req;
+	unsigned n = 1, k, pieces = 1;
+	struct io_req req[UPAGER_IO_BATCH];
 	uint64_t max_run = (64u << 20) >> r->page_shift; /* bytes per request cap */
 	int rc;
 
@@ -107,6 +109,12 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		if (!upager__page_trylock(pg))
 			break;
 		if (page_flags(pg) & PG_RESIDENT) {
+			upager__page_unlock(pg);
+			break;
+		}
+		/* Scratch pages whose slots lie apart take a read each. */
+		if (backed && !upager__slot_follows(r, idx + k - 1, idx + k) &&
+		    ++pieces > UPAGER_IO_BATCH) {
 			upager__page_unlock(pg);
 			break;
 		}
@@ -141,24 +149,32 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		size_t got = 0;
 		uint64_t with_bytes;
 
-		upager__page_source(r, idx, false, &req);
-		if (n > 1) {
+		unsigned np = 1;
+
+		upager__page_source(r, idx, false, &req[0]);
+		if (n > 1 && backed) {
+			/* Scratch: a piece per run of slots that follow. */
+			for (k = 1; k < n; k++) {
+				if (upager__slot_follows(r, idx + k - 1, idx + k)) {
+					req[np - 1].len += r->page_size;
+					continue;
+				}
+				upager__page_source(r, idx + k, false, &req[np++]);
+			}
+		} else if (n > 1) {
 			uint64_t off = idx << r->page_shift;
 			size_t run = (size_t)n << r->page_shift;
-			if (r->kind != REGION_ANON && !backed) {
-				size_t left = r->length - off;
-				req.len = left < run ? left : run;
-				req.fd = r->fd;
-				req.alt_fd = -1;
-				if (r->direct_fd >= 0 && req.len % r->page_size == 0) {
-					req.fd = r->direct_fd;
-					req.alt_fd = r->fd;
-				}
-			} else {
-				req.len = run;
+			size_t left = r->length - off;
+
+			req[0].len = left < run ? left : run;
+			req[0].fd = r->fd;
+			req[0].alt_fd = -1;
+			if (r->direct_fd >= 0 && req[0].len % r->page_size == 0) {
+				req[0].fd = r->direct_fd;
+				req[0].alt_fd = r->fd;
 			}
 		}
-		rc = upager__io_read_frames(p, req.fd, req.alt_fd, req.off, req.len,
+		rc = upager__io_read_frames(p, req, np,
 		                            (off_t)(r->memfd_offset + (idx << r->page_shift)),
 		                            &got);
 		if (rc < 0) {

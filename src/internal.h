@@ -24,6 +24,8 @@
  *                                   units of the budget (no policy)
  *    6  mprotect.c                  protection changes, the punch (mechanism)
  *    7  io.c                        io_uring rings and bounce buffers
+ *       scratch.c                   slots of the scratch file (after Linux
+ *                                   mm/swapfile.c)
  *    8  writeback.c                 page sources, write-back, flushes, dirty
  *                                   accounting, the thread's event word
  *    9  vmscan.c                    the Clock: frame allocation, references,
@@ -231,6 +233,18 @@ struct upager_region {
 	int scratch_direct_fd;     /* the same with O_DIRECT, or -1; not
 	                              owned */
 	bool has_range;            /* memfd_offset was allocated */
+	/* Scratch slots (scratch.c), for regions with a scratch_fd. */
+	off_t scratch_base;        /* bytes into the scratch file of slot 0 */
+	bool has_scratch_range;    /* scratch_base was allocated */
+	uint64_t nslots;           /* slots of page_size bytes */
+	uint32_t *slots;           /* slot + 1 of each page, 0: none (page
+	                              lock); sparse mmap */
+	size_t slots_bytes;
+	_Atomic uint64_t *slot_map;/* bit per slot, 1: taken; sparse mmap */
+	_Atomic uint64_t *chunk_map;/* after it, bit per chunk of slots, 1:
+	                              its blocks allocated */
+	size_t slot_map_bytes;     /* of both maps */
+	_Atomic uint64_t slot_next;/* next-fit cursor */
 	struct upager_page *pages; /* npages descriptors, sparse mmap */
 	size_t pages_bytes;        /* bytes of that mapping */
 	_Atomic uint32_t *chunks;  /* guard-marker state per chunk of the app
@@ -352,6 +366,13 @@ struct upager_counters {
 
 struct extent;
 
+/* A file's offsets handed out to regions (mmap.c): first fit over the
+ * freed extents, else from @next on. */
+struct extent_space {
+	struct extent *free;       /* freed ranges, sorted */
+	uint64_t next;             /* offsets never used yet start here */
+};
+
 struct upager_frame {
 	_Atomic uint64_t owner; /* 0 free, else frame_owner() of its page */
 };
@@ -379,11 +400,11 @@ struct upager {
 	pid_t owner_pid;           /* the process that made it (see pager_ok) */
 
 	int memfd;                 /* all frames of all regions */
-	uint64_t memfd_next;       /* memfd offsets never used yet start here */
+	struct extent_space memfd_space; /* its offsets (pager lock) */
 	uint64_t memfd_size;       /* its size: grows with the regions */
-	struct extent *free_extents; /* freed memfd ranges, sorted (lock) */
-	int scratch_fd;            /* scratch file of PRIVATE/ANON regions, at
-	                              the same offsets as the memfd; or -1 */
+	int scratch_fd;            /* scratch file of PRIVATE/ANON regions
+	                              (their slots: scratch.c); or -1 */
+	struct extent_space scratch_space; /* its offsets (pager lock) */
 	int scratch_direct_fd;     /* the same with O_DIRECT where the file
 	                              system has it, or -1 */
 
@@ -400,7 +421,8 @@ struct upager {
 	_Atomic uint32_t ring_seq; /* bumped when a ring is released (io.c) */
 	_Atomic uint32_t ring_waiters;
 
-	pthread_mutex_t lock;      /* region list, memfd_next; API only */
+	pthread_mutex_t lock;      /* region list, memfd_space and
+	                              scratch_space; API only */
 	struct upager_region *regions;
 	bool destroyed;
 
@@ -652,8 +674,16 @@ UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t id
 UPAGER_HIDDEN int upager__io_init(struct upager *p);
 UPAGER_HIDDEN void upager__io_exit(struct upager *p);
 UPAGER_HIDDEN int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n);
-UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off,
-                                         size_t len, off_t moff, size_t *got);
+UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, const struct io_req *pieces,
+                                         unsigned n, off_t moff, size_t *got);
+
+/* scratch.c (layer 7 too) */
+UPAGER_HIDDEN uint64_t upager__slots_needed(uint64_t npages);
+UPAGER_HIDDEN int upager__slots_init(struct upager_region *r);
+UPAGER_HIDDEN void upager__slots_free(struct upager_region *r);
+UPAGER_HIDDEN off_t upager__slot_assign(struct upager_region *r, uint64_t idx);
+UPAGER_HIDDEN off_t upager__slot_offset(const struct upager_region *r, uint64_t idx);
+UPAGER_HIDDEN bool upager__slot_follows(const struct upager_region *r, uint64_t a, uint64_t b);
 
 /* ==== layer 8: writeback.c ================================================ */
 

@@ -302,10 +302,15 @@ static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *
  *        to 0 or a negative errno.
  * @n:    how many.
  *
- * The frames are copied out of the memfd with io_uring reads of the memfd
- * (one submission, then one for the writes), never read through a mapping: a mapping of a frame that its eviction's punch finds
+ * The frames are copied out of the memfd with pread(2), never read
+ * through a mapping: a mapping of a frame that its eviction's punch finds
  * mapped makes the kernel drop the app view's guard marker for that page
- * (docs/design.md, "Guard markers").  Waits for a free ring.
+ * (docs/design.md, "Guard markers").  Not through io_uring either: a
+ * memfd read cannot be done without blocking, so io_uring hands every one
+ * to an io-wq worker thread, and the copy costs two thread wake-ups
+ * (docs/design.md, "Scratch slots").  Then the writes go as one
+ * submission; requests whose file ranges follow each other as one write.
+ * Waits for a free ring.
  * Async-signal-safe.
  *
  * Return: 0 if all succeeded, else the first error.
@@ -320,8 +325,7 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
 		unsigned first = i, k;
 		size_t used = 0;
 
-		/* The frames into the bounce buffer: reads of the memfd, one
-		 * submission (page cache copies, completed inline). */
+		/* The frames into the bounce buffer: pread(2) of the memfd. */
 		for (; i < n && i - first < UPAGER_IO_BATCH && used + reqs[i].len <= p->bounce_len;
 		     i++) {
 			reqs[i].buf = (char *)ring->bounce + used;
@@ -334,7 +338,8 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
 			reqs[i++].res = -EINVAL;
 			continue;
 		}
-		ring_run(p, ring, copy, i - first);
+		for (k = first; k < i; k++)
+			copy[k - first].res = io_finish_sync(&copy[k - first], 0);
 		for (k = first; k < i && !copy[k - first].res; k++)
 			;
 		if (k < i) { /* the memfd failed: nothing of the batch is written */
@@ -343,63 +348,106 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
 				reqs[k].res = err;
 			continue;
 		}
-		/* Then the writes, one submission. */
-		ring_run(p, ring, &reqs[first], i - first);
+		/* Then the writes, one submission; requests that follow each
+		 * other both in the bounce buffer and in one file (scratch
+		 * slots taken in a row: scratch.c) go as one. */
+		{
+			struct io_req w[UPAGER_IO_BATCH];
+			unsigned of[UPAGER_IO_BATCH], nw = 0;
+
+			for (k = first; k < i; k++) {
+				const struct io_req *q = &reqs[k];
+				struct io_req *m = nw ? &w[nw - 1] : NULL;
+
+				if (m && m->fd == q->fd && m->alt_fd == q->alt_fd &&
+				    m->off + (off_t)m->len == q->off &&
+				    (char *)m->buf + m->len == (char *)q->buf) {
+					m->len += q->len;
+				} else {
+					w[nw++] = *q;
+				}
+				of[k - first] = nw - 1;
+			}
+			ring_run(p, ring, w, nw);
+			for (k = first; k < i; k++)
+				reqs[k].res = w[of[k - first]].res;
+		}
 	}
 	ring_put(p, ring);
 	return first_error(reqs, n);
 }
 
 /**
- * upager__io_read_frames() - read @len bytes at @off of @fd into the frames
- * at memfd offset @moff, through the ring's bounce buffer.
- * @p:    the pager.
- * @fd:   the source.
- * @alt_fd: see struct io_req.
- * @off:  bytes into @fd.
- * @len:  bytes; the rest of the last page is left to the memfd hole (zero).
- * @moff: bytes into the pager's memfd.
- * @got:  out, on success: bytes read from @fd; fewer than @len when the
- *        read met end of file (the bytes after it are zeros).
+ * upager__io_read_frames() - read @n pieces into consecutive frames of the
+ * memfd from @moff on, through the ring's bounce buffer.
+ * @p:      the pager.
+ * @pieces: what to read, in order: ->fd, ->alt_fd (see struct io_req),
+ *          ->off and ->len (bytes) of each; every piece but the last a
+ *          whole number of pages.  Read, not changed.
+ * @n:      how many, at most UPAGER_IO_BATCH.
+ * @moff:   bytes into the pager's memfd of the first piece's frames.
+ * @got:    out, on success: bytes read from the files; fewer than asked
+ *          when the last piece met end of file (the bytes after it are
+ *          zeros, or the memfd's hole).
  *
- * Reading into a reused buffer and then writing it into the memfd costs a
- * second copy, but no mapping of the frames ever exists but the app view's
- * (see upager__io_write_frames), and a mapping would cost a page fault per
- * system page and its unmapping afterwards.  The file read goes through
+ * The pieces fill the bounce buffer in turn and go as one io_uring
+ * submission per buffer: a run of pages whose scratch slots lie apart
+ * (scratch.c) is read by several requests in flight at once.  Reading
+ * into a reused buffer and then writing it into the memfd costs a second
+ * copy, but no mapping of the frames ever exists but the app view's (see
+ * upager__io_write_frames), and a mapping would cost a page fault per
+ * system page and its unmapping afterwards.  The file reads go through
  * io_uring (and the test injection); the memfd write is a memory copy.
  * Waits for a free ring.
  *
  * Async-signal-safe.
  *
- * Return: 0, or a negative errno from the read or the memfd write.
+ * Return: 0, or a negative errno from a read or the memfd write.
  */
-int upager__io_read_frames(struct upager *p, int fd, int alt_fd, off_t off, size_t len,
-                           off_t moff, size_t *got)
+int upager__io_read_frames(struct upager *p, const struct io_req *pieces, unsigned n, off_t moff,
+                           size_t *got)
 {
 	struct upager_ring *ring = ring_get_wait(p);
+	struct io_req q[UPAGER_IO_BATCH];
+	unsigned pi = 0;
+	size_t pdone = 0; /* bytes of pieces[pi] already read */
 	int rc = 0;
 
 	*got = 0;
-	for (size_t done = 0; done < len && !rc;) {
-		size_t chunk = len - done < p->bounce_len ? len - done : p->bounce_len;
-		struct io_req q = { .fd = fd, .alt_fd = alt_fd, .write = false,
-			            .buf = ring->bounce, .len = chunk, .off = off + (off_t)done };
+	while (pi < n && !rc) {
+		size_t used = 0;
+		unsigned nq = 0;
 
-		ring_run(p, ring, &q, 1);
-		rc = q.res;
-		if (!rc)
-			*got += q.got;
-		for (size_t w = 0; !rc && w < chunk;) {
-			ssize_t n = pwrite(p->memfd, (char *)ring->bounce + w, chunk - w,
-			                   moff + (off_t)(done + w));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				rc = n < 0 ? -errno : -EIO;
-			else
-				w += (size_t)n;
+		while (pi < n && used < p->bounce_len && nq < UPAGER_IO_BATCH) {
+			const struct io_req *c = &pieces[pi];
+			size_t len = c->len - pdone;
+
+			if (len > p->bounce_len - used)
+				len = p->bounce_len - used;
+			q[nq++] = (struct io_req){ .fd = c->fd, .alt_fd = c->alt_fd, .write = false,
+				                   .buf = (char *)ring->bounce + used, .len = len,
+				                   .off = c->off + (off_t)pdone };
+			used += len;
+			pdone += len;
+			if (pdone == c->len) {
+				pi++;
+				pdone = 0;
+			}
 		}
-		done += chunk;
+		ring_run(p, ring, q, nq);
+		rc = first_error(q, nq);
+		for (unsigned k = 0; k < nq && !rc; k++)
+			*got += q[k].got;
+		for (size_t w = 0; !rc && w < used;) {
+			ssize_t m = pwrite(p->memfd, (char *)ring->bounce + w, used - w, moff + (off_t)w);
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0)
+				rc = m < 0 ? -errno : -EIO;
+			else
+				w += (size_t)m;
+		}
+		moff += (off_t)used;
 	}
 	ring_put(p, ring);
 	return rc;

@@ -100,24 +100,24 @@ static int pager_scratch(struct upager *p)
 	return p->scratch_fd;
 }
 
-/* ---- memfd (and scratch) offsets: first fit over freed extents ---------- */
+/* ---- memfd and scratch file offsets: first fit over freed extents ------- */
 
 struct extent {
 	uint64_t off, len;
 	struct extent *next;
 };
 
-static void range_free(struct upager *p, uint64_t off, uint64_t len);
+static void range_free(struct extent_space *sp, uint64_t off, uint64_t len);
 
-/* [*off, *off + len), *off a multiple of @align (the region's page size):
- * first fit over the freed extents, else past memfd_next (the gap that the
- * alignment skips is freed for later regions). */
-static int range_alloc(struct upager *p, uint64_t len, uint64_t align, uint64_t *off)
+/* [*off, *off + len) of @sp, *off a multiple of @align (the region's page
+ * size): first fit over the freed extents, else past sp->next (the gap
+ * that the alignment skips is freed for later regions). */
+static int range_alloc(struct extent_space *sp, uint64_t len, uint64_t align, uint64_t *off)
 {
 	struct extent **pp, *e;
 	uint64_t start;
 
-	for (pp = &p->free_extents; (e = *pp); pp = &e->next) {
+	for (pp = &sp->free; (e = *pp); pp = &e->next) {
 		uint64_t end = e->off + e->len, head, tail;
 
 		start = ALIGN_UP(e->off, align);
@@ -147,20 +147,20 @@ static int range_alloc(struct upager *p, uint64_t len, uint64_t align, uint64_t 
 		*off = start;
 		return 0;
 	}
-	start = ALIGN_UP(p->memfd_next, align);
+	start = ALIGN_UP(sp->next, align);
 	if (start + len > MEMFD_SIZE || start + len < start)
 		return -ENOMEM;
-	if (start > p->memfd_next)
-		range_free(p, p->memfd_next, start - p->memfd_next);
+	if (start > sp->next)
+		range_free(sp, sp->next, start - sp->next);
 	*off = start;
-	p->memfd_next = start + len;
+	sp->next = start + len;
 	return 0;
 }
 
-/* Return [off, off+len) to the free list, merging neighbours. */
-static void range_free(struct upager *p, uint64_t off, uint64_t len)
+/* Return [off, off+len) to @sp's free list, merging neighbours. */
+static void range_free(struct extent_space *sp, uint64_t off, uint64_t len)
 {
-	struct extent **pp = &p->free_extents, *e, *n;
+	struct extent **pp = &sp->free, *e, *n;
 
 	while ((e = *pp) && e->off + e->len < off)
 		pp = &e->next;
@@ -193,19 +193,36 @@ static void range_free(struct upager *p, uint64_t off, uint64_t len)
  * process's RLIMIT_FSIZE applies to the memfd like to any file: check it
  * first, since passing it would raise SIGXFSZ.
  */
-static int memfd_grow(struct upager *p, uint64_t end)
+static int fsize_check(uint64_t end)
 {
 	struct rlimit rl;
 
-	if (end <= p->memfd_size)
-		return 0;
 	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    end > (uint64_t)rl.rlim_cur)
+		return -EFBIG;
+	return 0;
+}
+
+static int memfd_grow(struct upager *p, uint64_t end)
+{
+	if (end <= p->memfd_size)
+		return 0;
+	if (fsize_check(end))
 		return -EFBIG;
 	if (ftruncate(p->memfd, (off_t)end) != 0)
 		return -errno;
 	p->memfd_size = end;
 	return 0;
+}
+
+/* Give back @r's slots and range of the scratch file (pager lock held). */
+static void scratch_release(struct upager *p, struct upager_region *r)
+{
+	if (r->has_scratch_range)
+		range_free(&p->scratch_space, (uint64_t)r->scratch_base,
+		           upager__slots_needed(r->npages) << r->page_shift);
+	r->has_scratch_range = false;
+	upager__slots_free(r);
 }
 
 /* A region of @p with settings @rs, not set up yet. */
@@ -245,13 +262,29 @@ static int region_setup(struct upager *p, struct upager_region *r)
 		r->scratch_fd = rc;
 		r->scratch_direct_fd = p->scratch_direct_fd;
 	}
-	rc = range_alloc(p, r->map_len, r->page_size, &r->memfd_offset);
+	rc = range_alloc(&p->memfd_space, r->map_len, r->page_size, &r->memfd_offset);
 	if (rc < 0)
 		return rc;
 	r->has_range = true;
 	rc = memfd_grow(p, r->memfd_offset + r->map_len);
 	if (rc < 0)
 		goto undo;
+	if (r->scratch_fd >= 0) {
+		/* Its range of the scratch file, in slots (scratch.c); the file
+		 * grows as write-back reaches it. */
+		uint64_t len = upager__slots_needed(r->npages) << r->page_shift, off;
+
+		rc = range_alloc(&p->scratch_space, len, r->page_size, &off);
+		if (rc < 0)
+			goto undo;
+		r->scratch_base = (off_t)off;
+		r->has_scratch_range = true;
+		rc = fsize_check(off + len);
+		if (rc == 0)
+			rc = upager__slots_init(r);
+		if (rc < 0)
+			goto undo;
+	}
 
 	/* App view: aligned to the region's page size, PROT_NONE, on the
 	 * memfd (at an offset aligned to it too). */
@@ -300,7 +333,8 @@ static int region_setup(struct upager *p, struct upager_region *r)
 	p->regions = r;
 	return 0;
 undo:
-	range_free(p, r->memfd_offset, r->map_len);
+	scratch_release(p, r);
+	range_free(&p->memfd_space, r->memfd_offset, r->map_len);
 	r->has_range = false;
 	return rc;
 }
@@ -490,10 +524,11 @@ int upager__region_teardown(struct upager *p, struct upager_region *r, bool forc
 	upager__access_forget(r);
 	fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->memfd_offset,
 	          (off_t)r->map_len);
-	if (r->scratch_fd >= 0)
+	if (r->has_scratch_range)
 		fallocate(r->scratch_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		          (off_t)r->memfd_offset, (off_t)r->map_len);
-	range_free(p, r->memfd_offset, r->map_len);
+		          r->scratch_base, (off_t)(r->nslots << r->page_shift));
+	scratch_release(p, r);
+	range_free(&p->memfd_space, r->memfd_offset, r->map_len);
 	r->has_range = false;
 	if (r->prev)
 		r->prev->next = r->next;
@@ -523,13 +558,19 @@ int upager_unmap(upager_t *p, void *addr)
 	return rc;
 }
 
-/* Free the list of freed memfd ranges (upager_destroy, last). */
-void upager__extents_free(struct upager *p)
+static void space_free(struct extent_space *sp)
 {
-	while (p->free_extents) {
-		struct extent *e = p->free_extents;
-		p->free_extents = e->next;
+	while (sp->free) {
+		struct extent *e = sp->free;
+		sp->free = e->next;
 		free(e);
 	}
+}
+
+/* Free the lists of freed memfd and scratch ranges (upager_destroy, last). */
+void upager__extents_free(struct upager *p)
+{
+	space_free(&p->memfd_space);
+	space_free(&p->scratch_space);
 }
 

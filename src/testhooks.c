@@ -2,7 +2,8 @@
  * testhooks.c - test hooks that inspect or drive a pager from outside
  * (test builds only, UPAGER_TEST_HOOKS; see testhooks.h).
  *
- * Owns: nothing; it reads pages' states and clears references.
+ * Owns: nothing; it reads pages' states and scratch slots and clears
+ * references.
  * Calls: inspect.c (a page's state), vmscan.c (clearing references),
  * region.c, gate.c, and the pager's lock: it sits at the top, above the
  * API.
@@ -51,6 +52,26 @@ int upager__scratch_direct(struct upager *p)
 	direct = p->scratch_fd < 0 ? -1 : p->scratch_direct_fd >= 0;
 	pthread_mutex_unlock(&p->lock);
 	return direct;
+}
+
+long upager__page_slot(struct upager *p, const void *addr)
+{
+	struct upager_region *r;
+	long slot = -2;
+	sigset_t old;
+
+	upager__api_enter(p, &old); /* the region list; signals blocked */
+	r = upager__region_find(p, addr);
+	if (r && r->slots) {
+		uint64_t idx = (uint64_t)((const char *)addr - r->base) >> r->page_shift;
+		struct upager_page *pg = &r->pages[idx];
+
+		upager__page_lock(pg);
+		slot = (long)r->slots[idx] - 1;
+		upager__page_unlock(pg);
+	}
+	upager__api_exit(p, &old);
+	return slot;
 }
 
 long upager__clear_references(struct upager *p)

@@ -76,6 +76,10 @@ int upager__scratch_fd(struct upager *pager);
  */
 int upager__scratch_direct(struct upager *pager);
 
+/* The scratch slot of the page at @addr (scratch.c): its number, -1 if
+ * the page has none yet, -2 if @addr is in no region with scratch slots. */
+long upager__page_slot(struct upager *pager, const void *addr);
+
 /*
  * upager__clear_references() - the Clock hand's first visit to every
  * resident page of @pager: references cleared (access revoked), nothing

@@ -27,13 +27,14 @@
  * Owns: page sources, write-back of locked pages, flushes, dirty
  * accounting, the thread's event word.
  * Calls: mprotect.c (downgrades, eviction of flushed pages), frame.c,
- * io.c, page.c, stats.c.
+ * io.c, scratch.c (a page's slot), page.c, stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -51,8 +52,10 @@
  * length (the tail of the last page reads as zero); SHARED pages write back
  * to the file with the same clamp, which is how write-back extends a file
  * up to offset + length at most.  PRIVATE and ANON pages write to, and
- * once written (PG_BACKED) read from, the scratch file at the page's own
- * offset.  O_DIRECT is used where the length is a whole number of pages.
+ * once written (PG_BACKED) read from, their slot of the scratch file: a
+ * write-back takes a new slot (scratch.c), so @write changes the page's
+ * slot, and the caller must write it; if no slot can be had, ->res is
+ * -ENOSPC.  O_DIRECT is used where the length is a whole number of pages.
  */
 void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
                          struct io_req *req)
@@ -69,8 +72,10 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	if (scratch) {
 		req->fd = r->scratch_direct_fd >= 0 ? r->scratch_direct_fd : r->scratch_fd;
 		req->alt_fd = req->fd == r->scratch_fd ? -1 : r->scratch_fd;
-		req->off = (off_t)(r->memfd_offset + off);
+		req->off = write ? upager__slot_assign(r, idx) : upager__slot_offset(r, idx);
 		req->len = r->page_size;
+		if (req->off < 0)
+			req->res = (int)req->off;
 		return;
 	}
 	req->off = r->file_offset + (off_t)off;
@@ -150,8 +155,13 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 		struct io_req q;
 
 		upager__page_source(rs[i], idxs[i], true, &q);
-		if (nreq && rs[i] == rs[i - 1] && idxs[i] == idxs[i - 1] + 1 &&
-		    mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % rs[i]->page_size == 0 &&
+		if (q.res) { /* no slot: the page fails without I/O */
+			owner[i] = UINT_MAX;
+			results[i] = q.res;
+			continue;
+		}
+		if (nreq && owner[i - 1] != UINT_MAX && rs[i] == rs[i - 1] &&
+		    idxs[i] == idxs[i - 1] + 1 && mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % rs[i]->page_size == 0 &&
 		    reqs[nreq - 1].len + q.len <= p->bounce_len) {
 			reqs[nreq - 1].len += q.len;
 		} else {
@@ -164,7 +174,7 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 	for (unsigned i = 0; i < n; i++) {
 		struct upager_region *r = rs[i];
 		struct upager_page *pg = &r->pages[idxs[i]];
-		int res = reqs[owner[i]].res;
+		int res = owner[i] == UINT_MAX ? results[i] : reqs[owner[i]].res;
 
 		results[i] = res;
 		if (res == 0) {
