@@ -29,9 +29,10 @@
  * The harness uses only upager's public API (upager.h).  Each file's
  * opening comment says what it owns and what it may call.
  *
- * replacement.c (replacement.h: libc only) simulates page replacement
- * policies on traces: keys.c takes its LRU; upager-mrc (mrc.c, which uses
- * keygen.c and replacement.c) draws miss-ratio curves with all of them.
+ * replacement.c, clockpro.c and opt.c (replacement.h: libc only)
+ * simulate page replacement policies on traces: keys.c takes their LRU;
+ * upager-mrc (mrc.c, which uses keygen.c and them) draws miss-ratio curves
+ * with all of them.
  */
 #ifndef UPAGER_BENCH_H
 #define UPAGER_BENCH_H

@@ -1,12 +1,14 @@
 /*
- * replacement.c - page replacement policies on traces: FIFO, LRU, Clock,
- * CLOCK-Pro, CAR and OPT.
+ * replacement.c - page replacement policies on traces: FIFO, LRU, Clock
+ * and CAR here, CLOCK-Pro in clockpro.c, OPT in opt.c; creating, running
+ * and checking any of them.
  *
  * Copyright (C) 2026 The upager authors.
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Owns: the policies' state and steps (replacement.h says how they are
- * called).  Calls: libc only.
+ * Owns: the state and steps of FIFO, LRU, Clock and CAR, and the dispatch
+ * (replacement.h says how the policies are called; replacement-impl.h
+ * holds their state).  Calls: clockpro.c, opt.c, libc.
  *
  * All state is in arrays indexed by page number (traces are dense), so a
  * reference costs O(1) (OPT: O(log frames)) with no hashing.
@@ -77,7 +79,7 @@
  *          resident pages sit in a max-heap keyed by their next use, so a
  *          trace costs O(n log frames).
  */
-#include "replacement.h"
+#include "replacement-impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -93,65 +95,6 @@ int repl_policy_by_name(const char *name)
 			return i;
 	return -EINVAL;
 }
-
-#define NIL UINT32_MAX
-
-/* Per-page flags. */
-#define F_RESIDENT 0x01u
-#define F_REF 0x02u  /* reference bit */
-#define F_HOT 0x04u  /* CLOCK-Pro */
-#define F_TEST 0x08u /* CLOCK-Pro: cold page in its test period */
-
-/* CAR's lists (and LRU's one list, L_T1). */
-enum { L_NONE, L_T1, L_T2, L_B1, L_B2, L_N };
-
-/* Doubly linked lists over the page arrays (LRU, CAR). */
-struct dlist {
-	uint32_t head, tail; /* head: the oldest (LRU end, clock hand) */
-	uint64_t len;
-};
-
-/* Hierarchical bitmap (CLOCK-Pro): level 0 holds the bits, level k + 1 a
- * bit per nonzero word of level k, up to a level of one word. */
-#define HB_LEVELS 6
-struct hbits {
-	unsigned levels;
-	size_t nwords[HB_LEVELS];
-	uint64_t *w[HB_LEVELS];
-};
-#define HB_NONE SIZE_MAX
-
-struct clockpro {
-	uint32_t nslots, top;     /* slots [0, top) used, in list order */
-	uint32_t *slot_page;      /* NIL: empty slot */
-	uint32_t *page_slot;      /* NIL: not in the list */
-	struct hbits hot, cold, test; /* hot; resident cold; cold in test */
-	uint32_t hand_hot, hand_cold, hand_test; /* slot numbers, may be top */
-	uint64_t nhot, ncold, nnonres, ntest;
-	uint64_t mc;              /* m_c: the resident cold pages' target */
-};
-
-struct car {
-	struct dlist l[L_N];
-	uint8_t *list;            /* per page: L_* */
-	double p;                 /* target size of T1 */
-};
-
-struct repl {
-	enum repl_policy policy;
-	uint32_t npages;
-	uint64_t frames;          /* min(frames asked, npages) */
-	uint64_t nres;
-	uint8_t *flags;           /* per page: F_* */
-	/* FIFO, Clock: the frames, in the order the hand visits them */
-	uint32_t *frame;
-	uint64_t hand;
-	/* LRU, CAR: list links per page */
-	uint32_t *prev, *next;
-	struct dlist lru;         /* head: least recently used */
-	struct car car;
-	struct clockpro cp;
-};
 
 /* -------------------------------------------------------------------------
  * Lists over the page arrays
@@ -349,349 +292,6 @@ static bool car_access(struct repl *r, uint32_t p)
 }
 
 /* -------------------------------------------------------------------------
- * Hierarchical bitmaps (CLOCK-Pro's hands)
- */
-
-static int hb_init(struct hbits *b, size_t nbits)
-{
-	memset(b, 0, sizeof(*b));
-	do {
-		size_t nw = (nbits + 63) / 64;
-
-		if (b->levels == HB_LEVELS)
-			return -EINVAL;
-		b->nwords[b->levels] = nw;
-		b->w[b->levels] = calloc(nw, sizeof(uint64_t));
-		if (!b->w[b->levels])
-			return -ENOMEM;
-		b->levels++;
-		nbits = nw;
-	} while (nbits > 1);
-	return 0;
-}
-
-static void hb_free(struct hbits *b)
-{
-	for (unsigned l = 0; l < HB_LEVELS; l++)
-		free(b->w[l]);
-	memset(b, 0, sizeof(*b));
-}
-
-static void hb_zero(struct hbits *b)
-{
-	for (unsigned l = 0; l < b->levels; l++)
-		memset(b->w[l], 0, b->nwords[l] * sizeof(uint64_t));
-}
-
-static void hb_set(struct hbits *b, size_t i)
-{
-	for (unsigned l = 0; l < b->levels; l++) {
-		uint64_t *w = &b->w[l][i / 64], old = *w;
-
-		*w = old | 1ull << (i % 64);
-		if (old)
-			return; /* the levels above already know */
-		i /= 64;
-	}
-}
-
-static void hb_clear(struct hbits *b, size_t i)
-{
-	for (unsigned l = 0; l < b->levels; l++) {
-		uint64_t *w = &b->w[l][i / 64];
-
-		*w &= ~(1ull << (i % 64));
-		if (*w)
-			return;
-		i /= 64;
-	}
-}
-
-static bool hb_test(const struct hbits *b, size_t i)
-{
-	return (b->w[0][i / 64] >> (i % 64)) & 1;
-}
-
-/* The smallest set bit >= @i, or HB_NONE. */
-static size_t hb_next(const struct hbits *b, size_t i)
-{
-	unsigned l = 0;
-
-	for (;;) {
-		uint64_t w;
-
-		if (i / 64 >= b->nwords[l])
-			return HB_NONE;
-		w = b->w[l][i / 64] & (~0ull << (i % 64));
-		if (w) {
-			i = (i & ~(size_t)63) | (size_t)__builtin_ctzll(w);
-			break;
-		}
-		if (++l == b->levels)
-			return HB_NONE;
-		i = i / 64 + 1; /* the next word of level l - 1 */
-	}
-	while (l-- > 0)
-		i = i * 64 + (size_t)__builtin_ctzll(b->w[l][i]);
-	return i;
-}
-
-/* The first set bit at or after @i, wrapping around; HB_NONE if none. */
-static size_t hb_next_wrap(const struct hbits *b, size_t i)
-{
-	size_t s = hb_next(b, i);
-
-	return s != HB_NONE ? s : hb_next(b, 0);
-}
-
-/* -------------------------------------------------------------------------
- * CLOCK-Pro (Jiang, Chen and Zhang, USENIX ATC 2005)
- */
-
-static uint64_t cp_mc_max(const struct repl *r)
-{
-	return r->frames > 1 ? r->frames - 1 : 1;
-}
-
-static void cp_adjust(struct repl *r, int d)
-{
-	struct clockpro *cp = &r->cp;
-
-	if (d > 0 && cp->mc < cp_mc_max(r))
-		cp->mc++;
-	else if (d < 0 && cp->mc > 1)
-		cp->mc--;
-}
-
-static uint64_t cp_hot_max(const struct repl *r)
-{
-	return r->frames - r->cp.mc;
-}
-
-/* Set the bitmap bits of @p's kind at slot @s. */
-static void cp_mark(struct clockpro *cp, uint32_t s, uint8_t f)
-{
-	if (f & F_HOT)
-		hb_set(&cp->hot, s);
-	else if (f & F_RESIDENT)
-		hb_set(&cp->cold, s);
-	if (f & F_TEST)
-		hb_set(&cp->test, s);
-}
-
-static void cp_unmark(struct clockpro *cp, uint32_t s)
-{
-	hb_clear(&cp->hot, s);
-	hb_clear(&cp->cold, s);
-	hb_clear(&cp->test, s);
-}
-
-/* Renumber the list's slots 0.. in order; the hands keep their places. */
-static void cp_compact(struct repl *r)
-{
-	struct clockpro *cp = &r->cp;
-	uint32_t *hands[3] = { &cp->hand_hot, &cp->hand_cold, &cp->hand_test };
-	uint32_t n = 0, old[3];
-
-	for (int h = 0; h < 3; h++)
-		old[h] = *hands[h];
-	hb_zero(&cp->hot);
-	hb_zero(&cp->cold);
-	hb_zero(&cp->test);
-	for (uint32_t s = 0; s < cp->top; s++) {
-		uint32_t p = cp->slot_page[s];
-
-		for (int h = 0; h < 3; h++)
-			if (old[h] == s)
-				*hands[h] = n;
-		if (p == NIL)
-			continue;
-		cp->slot_page[s] = NIL;
-		cp->slot_page[n] = p;
-		cp->page_slot[p] = n;
-		cp_mark(cp, n, r->flags[p]);
-		n++;
-	}
-	for (int h = 0; h < 3; h++)
-		if (old[h] >= cp->top)
-			*hands[h] = n;
-	cp->top = n;
-}
-
-/* Put @p (not in the list) at the list head, with flags @f. */
-static void cp_insert_head(struct repl *r, uint32_t p, uint8_t f)
-{
-	struct clockpro *cp = &r->cp;
-
-	if (cp->top == cp->nslots)
-		cp_compact(r);
-	r->flags[p] = f;
-	cp->slot_page[cp->top] = p;
-	cp->page_slot[p] = cp->top;
-	cp_mark(cp, cp->top, f);
-	cp->top++;
-}
-
-/* Take @p out of the list (its flags stay). */
-static void cp_unlink(struct repl *r, uint32_t p)
-{
-	struct clockpro *cp = &r->cp;
-	uint32_t s = cp->page_slot[p];
-
-	cp_unmark(cp, s);
-	cp->slot_page[s] = NIL;
-	cp->page_slot[p] = NIL;
-}
-
-/* Move @p to the list head with flags @f. */
-static void cp_to_head(struct repl *r, uint32_t p, uint8_t f)
-{
-	cp_unlink(r, p);
-	cp_insert_head(r, p, f);
-}
-
-/* End @p's test period; a non-resident page leaves the list. */
-static void cp_end_test(struct repl *r, uint32_t p)
-{
-	struct clockpro *cp = &r->cp;
-	uint8_t f = r->flags[p];
-
-	cp_adjust(r, (f & F_REF) ? 1 : -1);
-	hb_clear(&cp->test, cp->page_slot[p]);
-	cp->ntest--;
-	if (f & F_RESIDENT) {
-		r->flags[p] = f & (uint8_t)~F_TEST;
-	} else {
-		cp_unlink(r, p);
-		r->flags[p] = 0;
-		cp->nnonres--;
-	}
-}
-
-/* HAND_test: end test periods until non-resident pages are at most m. */
-static void cp_run_test(struct repl *r)
-{
-	struct clockpro *cp = &r->cp;
-
-	while (cp->nnonres > r->frames) {
-		size_t s = hb_next_wrap(&cp->test, cp->hand_test);
-
-		cp->hand_test = (uint32_t)s + 1;
-		cp_end_test(r, cp->slot_page[s]);
-	}
-}
-
-/* HAND_hot: turn one hot page cold. */
-static void cp_run_hot(struct repl *r)
-{
-	struct clockpro *cp = &r->cp;
-
-	for (;;) {
-		size_t a = hb_next(&cp->hot, cp->hand_hot), b = hb_next(&cp->test, cp->hand_hot), s;
-		uint32_t p;
-
-		if (a == HB_NONE && b == HB_NONE) {
-			a = hb_next(&cp->hot, 0);
-			b = hb_next(&cp->test, 0);
-		}
-		s = a < b ? a : b;
-		p = cp->slot_page[s];
-		cp->hand_hot = (uint32_t)s + 1;
-		if (!(r->flags[p] & F_HOT)) {
-			cp_end_test(r, p); /* HAND_test's work, on its way */
-		} else if (r->flags[p] & F_REF) {
-			cp_to_head(r, p, F_RESIDENT | F_HOT);
-		} else {
-			hb_clear(&cp->hot, s);
-			hb_set(&cp->cold, s);
-			r->flags[p] = F_RESIDENT;
-			cp->nhot--;
-			cp->ncold++;
-			return;
-		}
-	}
-}
-
-static void cp_balance_hot(struct repl *r)
-{
-	while (r->cp.nhot > cp_hot_max(r))
-		cp_run_hot(r);
-}
-
-/* HAND_cold: free one frame. */
-static void cp_run_cold(struct repl *r)
-{
-	struct clockpro *cp = &r->cp;
-
-	for (;;) {
-		size_t s = hb_next_wrap(&cp->cold, cp->hand_cold);
-		uint32_t p = cp->slot_page[s];
-		uint8_t f = r->flags[p];
-
-		cp->hand_cold = (uint32_t)s + 1;
-		if ((f & F_REF) && (f & F_TEST)) { /* re-used within its test: hot */
-			cp->ntest--;
-			cp->ncold--;
-			cp->nhot++;
-			cp_adjust(r, 1);
-			cp_to_head(r, p, F_RESIDENT | F_HOT);
-			cp_balance_hot(r);
-		} else if (f & F_REF) {            /* re-used later: a new test */
-			cp->ntest++;
-			cp_to_head(r, p, F_RESIDENT | F_TEST);
-		} else {                           /* evict */
-			cp->ncold--;
-			r->nres--;
-			if (f & F_TEST) {
-				hb_clear(&cp->cold, s);
-				r->flags[p] = F_TEST;
-				cp->nnonres++;
-				cp_run_test(r);
-				cp_balance_hot(r); /* a test may have ended referenced */
-			} else {
-				cp_unlink(r, p);
-				r->flags[p] = 0;
-			}
-			return;
-		}
-	}
-}
-
-static bool clockpro_access(struct repl *r, uint32_t p)
-{
-	struct clockpro *cp = &r->cp;
-	bool warm = r->nres < r->frames;
-
-	if (r->flags[p] & F_RESIDENT) {
-		r->flags[p] |= F_REF;
-		return true;
-	}
-	if (!warm)
-		cp_run_cold(r);
-	/* (the eviction may have ended p's test period) */
-	if (cp->page_slot[p] != NIL) { /* non-resident, in its test period */
-		cp->nnonres--;
-		cp->ntest--;
-		cp->nhot++;
-		cp_adjust(r, 1);
-		cp_to_head(r, p, F_RESIDENT | F_HOT);
-		r->nres++;
-		cp_balance_hot(r);
-		return false;
-	}
-	if (warm && cp->nhot < cp_hot_max(r)) {
-		cp->nhot++;
-		cp_insert_head(r, p, F_RESIDENT | F_HOT);
-	} else {
-		cp->ncold++;
-		cp->ntest++;
-		cp_insert_head(r, p, F_RESIDENT | F_TEST);
-	}
-	r->nres++;
-	return false;
-}
-
-/* -------------------------------------------------------------------------
  * Creation, dispatch, checks
  */
 
@@ -704,11 +304,7 @@ void repl_destroy(struct repl *r)
 	free(r->prev);
 	free(r->next);
 	free(r->car.list);
-	free(r->cp.slot_page);
-	free(r->cp.page_slot);
-	hb_free(&r->cp.hot);
-	hb_free(&r->cp.cold);
-	hb_free(&r->cp.test);
+	clockpro_free(r);
 	free(r);
 }
 
@@ -748,25 +344,10 @@ int repl_create(struct repl **out, enum repl_policy policy, uint32_t npages, uin
 		if (policy == REPL_CAR && !(r->car.list = calloc(npages, 1)))
 			goto fail;
 		break;
-	case REPL_CLOCKPRO: {
-		/* at most m resident + m non-resident pages, + 1 while a fault
-		 * is served; twice that in slots, so compaction is rare */
-		uint64_t nslots = 4 * (r->frames + 1);
-
-		r->cp.nslots = (uint32_t)nslots;
-		r->cp.slot_page = malloc(nslots * sizeof(uint32_t));
-		r->cp.page_slot = malloc(npages * sizeof(uint32_t));
-		if (!r->cp.slot_page || !r->cp.page_slot)
+	case REPL_CLOCKPRO:
+		if ((rc = clockpro_init(r)) < 0)
 			goto fail;
-		memset(r->cp.slot_page, 0xff, nslots * sizeof(uint32_t));
-		memset(r->cp.page_slot, 0xff, npages * sizeof(uint32_t));
-		if ((rc = hb_init(&r->cp.hot, nslots)) < 0 ||
-		    (rc = hb_init(&r->cp.cold, nslots)) < 0 ||
-		    (rc = hb_init(&r->cp.test, nslots)) < 0)
-			goto fail;
-		r->cp.mc = 1;
 		break;
-	}
 	default:
 		break;
 	}
@@ -865,184 +446,12 @@ const char *repl_check(const struct repl *r)
 			return "CAR: p out of [0, c]";
 		break;
 	}
-	case REPL_CLOCKPRO: {
-		const struct clockpro *cp = &r->cp;
-		uint64_t hot = 0, cold = 0, nonres = 0, test = 0;
-
-		for (uint32_t p = 0; p < r->npages; p++) {
-			uint8_t f = r->flags[p];
-			uint32_t s = cp->page_slot[p];
-
-			if (s == NIL) {
-				if (f)
-					return "CLOCK-Pro: a page outside the list has flags";
-				continue;
-			}
-			if (s >= cp->top || cp->slot_page[s] != p)
-				return "CLOCK-Pro: slot links broken";
-			if (!(f & F_RESIDENT) && ((f & (F_HOT | F_REF)) || !(f & F_TEST)))
-				return "CLOCK-Pro: a non-resident page not in test, hot or referenced";
-			if ((f & F_HOT) && (f & F_TEST))
-				return "CLOCK-Pro: a hot page in test";
-			if (hb_test(&cp->hot, s) != !!(f & F_HOT) ||
-			    hb_test(&cp->cold, s) != ((f & F_RESIDENT) && !(f & F_HOT)) ||
-			    hb_test(&cp->test, s) != !!(f & F_TEST))
-				return "CLOCK-Pro: bitmaps differ from the flags";
-			hot += !!(f & F_HOT);
-			cold += (f & F_RESIDENT) && !(f & F_HOT);
-			nonres += !(f & F_RESIDENT);
-			test += !!(f & F_TEST);
-		}
-		if (hot != cp->nhot || cold != cp->ncold || nonres != cp->nnonres ||
-		    test != cp->ntest)
-			return "CLOCK-Pro: counts differ from the pages";
-		if (hot + cold != r->nres)
-			return "CLOCK-Pro: hot + cold differ from the resident pages";
-		if (nonres > r->frames)
-			return "CLOCK-Pro: more non-resident pages than frames";
-		if (hot > cp_hot_max(r))
-			return "CLOCK-Pro: more hot pages than m - m_c";
-		if (cp->mc < 1 || cp->mc > cp_mc_max(r))
-			return "CLOCK-Pro: m_c out of [1, m - 1]";
-		break;
-	}
+	case REPL_CLOCKPRO:
+		return clockpro_check(r);
 	default:
 		break;
 	}
 	return NULL;
-}
-
-/* -------------------------------------------------------------------------
- * OPT (Belady's MIN)
- */
-
-int repl_next_use(const uint32_t *trace, size_t n, uint32_t npages, uint32_t **next)
-{
-	uint32_t *last, *nx;
-
-	if (n > REPL_MAX_REFS || npages == 0 || npages > REPL_MAX_PAGES)
-		return -EINVAL;
-	last = malloc(npages * sizeof(uint32_t));
-	nx = malloc((n ? n : 1) * sizeof(uint32_t));
-	if (!last || !nx) {
-		free(last);
-		free(nx);
-		return -ENOMEM;
-	}
-	memset(last, 0xff, npages * sizeof(uint32_t)); /* REPL_NEVER */
-	for (size_t i = n; i-- > 0;) {
-		if (trace[i] >= npages) {
-			free(last);
-			free(nx);
-			return -EINVAL;
-		}
-		nx[i] = last[trace[i]];
-		last[trace[i]] = (uint32_t)i;
-	}
-	free(last);
-	*next = nx;
-	return 0;
-}
-
-/* A max-heap of the resident pages by their next use; pos[] is each page's
- * place in it (NIL: not resident). */
-struct heap {
-	uint32_t *page, *pos, *key; /* key: per page */
-	uint64_t len;
-};
-
-static void heap_put(struct heap *h, uint64_t i, uint32_t p)
-{
-	h->page[i] = p;
-	h->pos[p] = (uint32_t)i;
-}
-
-static void heap_up(struct heap *h, uint64_t i)
-{
-	uint32_t p = h->page[i];
-
-	while (i > 0) {
-		uint64_t up = (i - 1) / 2;
-
-		if (h->key[h->page[up]] >= h->key[p])
-			break;
-		heap_put(h, i, h->page[up]);
-		i = up;
-	}
-	heap_put(h, i, p);
-}
-
-static void heap_down(struct heap *h, uint64_t i)
-{
-	uint32_t p = h->page[i];
-
-	for (;;) {
-		uint64_t c = 2 * i + 1;
-
-		if (c >= h->len)
-			break;
-		if (c + 1 < h->len && h->key[h->page[c + 1]] > h->key[h->page[c]])
-			c++;
-		if (h->key[h->page[c]] <= h->key[p])
-			break;
-		heap_put(h, i, h->page[c]);
-		i = c;
-	}
-	heap_put(h, i, p);
-}
-
-int repl_opt(const uint32_t *trace, const uint32_t *next, size_t n, uint32_t npages,
-             uint64_t frames, uint64_t *hits, uint64_t *hit_bits)
-{
-	struct heap h = { 0 };
-	uint64_t nh = 0;
-
-	if (n > REPL_MAX_REFS || npages == 0 || npages > REPL_MAX_PAGES || frames == 0 || !next)
-		return -EINVAL;
-	if (frames > npages)
-		frames = npages;
-	h.page = malloc(frames * sizeof(uint32_t));
-	h.pos = malloc(npages * sizeof(uint32_t));
-	h.key = malloc(npages * sizeof(uint32_t));
-	if (!h.page || !h.pos || !h.key) {
-		free(h.page);
-		free(h.pos);
-		free(h.key);
-		return -ENOMEM;
-	}
-	memset(h.pos, 0xff, npages * sizeof(uint32_t));
-	if (hit_bits)
-		memset(hit_bits, 0, (n + 63) / 64 * sizeof(uint64_t));
-	for (size_t i = 0; i < n; i++) {
-		uint32_t p = trace[i];
-
-		if (p >= npages) {
-			nh = UINT64_MAX;
-			break;
-		}
-		h.key[p] = next[i];
-		if (h.pos[p] != NIL) {
-			nh++;
-			if (hit_bits)
-				hit_bits[i / 64] |= 1ull << (i % 64);
-			heap_up(&h, h.pos[p]); /* its next use only moves later */
-		} else if (h.len < frames) {
-			h.len++;
-			heap_put(&h, h.len - 1, p);
-			heap_up(&h, h.len - 1);
-		} else {
-			h.pos[h.page[0]] = NIL; /* evict the farthest next use */
-			heap_put(&h, 0, p);
-			heap_down(&h, 0);
-		}
-	}
-	free(h.page);
-	free(h.pos);
-	free(h.key);
-	if (nh == UINT64_MAX)
-		return -EINVAL;
-	*hits = nh;
-	return 0;
 }
 
 int repl_run(enum repl_policy policy, const uint32_t *trace, const uint32_t *next, size_t n,
