@@ -10,7 +10,7 @@
  * API context (region setup and teardown).
  *
  * Each scratch region has its own range of the scratch file, cut into
- * slots of the region's page size: npages + npages / 4 of them.  A page
+ * slots of the region's page size: npages + npages / 4 + 1 of them.  A page
  * has no slot until its first write-back, which takes the page's home
  * slot (slot idx for page idx) if it is free: data written once, as a
  * sequential fill writes it, lies in page order and reads back in long
@@ -45,6 +45,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
+/* Words of a slot map of @n slots. */
+static uint64_t slot_words(uint64_t n)
+{
+	return (n + 63) / 64;
+}
+
 /* Spare slots per page of a region: npages >> UPAGER_SLOT_SPARE_SHIFT. */
 #define UPAGER_SLOT_SPARE_SHIFT 2
 /* Bytes of the scratch file allocated (fallocate) at once. */
@@ -72,7 +78,7 @@ static void *map_zeroed(size_t bytes)
 
 uint64_t upager__slots_needed(uint64_t npages)
 {
-	return ALIGN_UP(npages + (npages >> UPAGER_SLOT_SPARE_SHIFT) + 1, 64);
+	return npages + (npages >> UPAGER_SLOT_SPARE_SHIFT) + 1;
 }
 
 /**
@@ -92,14 +98,16 @@ int upager__slots_init(struct upager_region *r)
 	r->nslots = n;
 	r->slots_bytes = ALIGN_UP(r->npages * sizeof(uint32_t), 4096);
 	/* The slot bits, then a bit per chunk (1: allocated). */
-	r->slot_map_bytes = ALIGN_UP(n / 8 + (n / chunk_slots(r) + 64) / 8, 4096);
+	r->slot_map_bytes = ALIGN_UP(8 * (slot_words(n) + n / chunk_slots(r) / 64 + 1), 4096);
 	r->slots = map_zeroed(r->slots_bytes);
 	r->slot_map = map_zeroed(r->slot_map_bytes);
 	if (!r->slots || !r->slot_map) {
 		upager__slots_free(r);
 		return -ENOMEM;
 	}
-	r->chunk_map = r->slot_map + n / 64;
+	r->chunk_map = r->slot_map + slot_words(n);
+	if (n % 64) /* the last word's bits past the slots: never free */
+		atomic_store(&r->slot_map[n / 64], ~0ull << (n % 64));
 	atomic_store(&r->slot_next, r->npages);
 	return 0;
 }
@@ -120,23 +128,26 @@ void upager__slots_free(struct upager_region *r)
  * -1 if every slot is taken. */
 static int64_t slot_take(struct upager_region *r)
 {
-	uint64_t n = r->nslots;
-	uint64_t s = atomic_load_explicit(&r->slot_next, memory_order_relaxed) % n;
+	uint64_t nw = slot_words(r->nslots);
+	uint64_t s = atomic_load_explicit(&r->slot_next, memory_order_relaxed) % r->nslots;
+	uint64_t w = s / 64;
+	unsigned bit = (unsigned)(s % 64);
 
-	for (uint64_t seen = 0; seen <= n;) {
-		_Atomic uint64_t *w = &r->slot_map[s / 64];
-		unsigned bit = (unsigned)(s % 64);
-		uint64_t free = ~atomic_load_explicit(w, memory_order_relaxed) & (~0ull << bit);
+	/* Every word once, the first one's bits before the cursor last. */
+	for (uint64_t seen = 0; seen <= nw;) {
+		_Atomic uint64_t *word = &r->slot_map[w];
+		uint64_t free = ~atomic_load_explicit(word, memory_order_relaxed) & (~0ull << bit);
 
 		if (!free) {
-			seen += 64 - bit;
-			s = (s - bit + 64) % n;
+			w = (w + 1) % nw;
+			bit = 0;
+			seen++;
 			continue;
 		}
 		bit = (unsigned)__builtin_ctzll(free);
-		if (atomic_fetch_or_explicit(w, 1ull << bit, memory_order_acq_rel) & (1ull << bit))
+		if (atomic_fetch_or_explicit(word, 1ull << bit, memory_order_acq_rel) & (1ull << bit))
 			continue; /* taken under us: look again */
-		s = s - s % 64 + bit;
+		s = w * 64 + bit;
 		atomic_store_explicit(&r->slot_next, s + 1, memory_order_relaxed);
 		return (int64_t)s;
 	}

@@ -25,11 +25,11 @@
 #define KiB 1024ull
 #define MiB (1024ull * 1024)
 
-/* Slots of a region of @npages pages: npages + npages / 4 + 1, rounded up
- * to 64 (scratch.c, upager__slots_needed). */
+/* Slots of a region of @npages pages: npages + npages / 4 + 1 (scratch.c,
+ * upager__slots_needed). */
 static uint64_t slots_of(uint64_t npages)
 {
-	return (npages + npages / 4 + 1 + 63) / 64 * 64;
+	return npages + npages / 4 + 1;
 }
 
 /* Bytes of disk the scratch file holds. */
@@ -226,11 +226,46 @@ static void test_clock_rewrites(void)
 	free(slot);
 }
 
+/*
+ * A region of 3 pages has 4 slots (3 + 0 + 1): rewrites cycle through
+ * them and never reach past them, on disk or in the map.
+ */
+static void test_small_region(void)
+{
+	const size_t ps = 4 * KiB, npages = 3, len = npages * ps;
+	struct upager_config c = t_config(ps, 1 * MiB);
+	unsigned char ref[3 * 4096];
+	long slot[3], seen = 0;
+	upager_t *p = t_create(&c);
+	unsigned char *m = upager_alloc(p, len);
+	unsigned rounds = 40;
+
+	T_REQUIRE(m != NULL, "upager_alloc: %s", strerror(errno));
+	for (unsigned round = 0; round < rounds; round++) {
+		for (size_t i = 0; i < len; i++)
+			ref[i] = t_pattern(round, i);
+		memcpy(m, ref, len);
+		T_RET(upager_advise(p, m, len, UPAGER_ADV_DONTNEED), 0);
+		T_EQ(check_slots(p, m, npages, ps, slot), (long)npages);
+		for (size_t i = 0; i < npages; i++)
+			seen |= 1l << slot[i];
+		T_LE(disk_bytes(p), slots_of(npages) * ps);
+		T_VERIFIED(t_verify_mem(m, ref, len, 0, "small region"));
+		T_RET(upager_advise(p, m, len, UPAGER_ADV_DONTNEED), 0);
+	}
+	T_EQ(seen, (1l << slots_of(npages)) - 1); /* every slot used, no other */
+	T_RET(upager_destroy(p), 0);
+	t_summary("3 pages rewritten %u times: slots within the 4 of the region, all used, "
+	          "disk within them, every byte right",
+	          rounds);
+}
+
 int main(void)
 {
 	static const struct t_test tests[] = {
 		{ "rewrites move to new slots, batches in runs", test_rewrites },
 		{ "Clock write-back of random read-modify-writes", test_clock_rewrites },
+		{ "a region of 3 pages has 4 slots", test_small_region },
 		{ NULL, NULL },
 	};
 
