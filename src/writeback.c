@@ -161,7 +161,8 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 			continue;
 		}
 		if (nreq && owner[i - 1] != UINT_MAX && rs[i] == rs[i - 1] &&
-		    idxs[i] == idxs[i - 1] + 1 && mergeable(&reqs[nreq - 1], &q) && reqs[nreq - 1].len % rs[i]->page_size == 0 &&
+		    idxs[i] == idxs[i - 1] + 1 && mergeable(&reqs[nreq - 1], &q) &&
+		    reqs[nreq - 1].len % rs[i]->page_size == 0 &&
 		    reqs[nreq - 1].len + q.len <= p->bounce_len) {
 			reqs[nreq - 1].len += q.len;
 		} else {
