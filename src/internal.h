@@ -123,6 +123,9 @@
 /* Bytes that write-back leaves dirty in the page cache before it starts
  * their disk writes (sync_file_range, writeback.c). */
 #define UPAGER_WB_START_BYTES ((uint64_t)2 << 20)
+/* Most resident pages between a stream's last run and a fault that still
+ * continues the stream (readahead.c). */
+#define UPAGER_RA_GAP 64u
 /* Read-ahead runs waiting for the pager's thread at once (readahead.c);
  * with every slot taken, the faulting thread reads the run itself. */
 #define UPAGER_RA_ASYNC 8u

@@ -7,7 +7,8 @@
  * upager__readahead_async() runs on the pager's thread.
  *
  * A major fault on the page a sequential stream reaches next (the page
- * after the last run read) grows the window: 4 pages, then doubling up to
+ * after the last run read, or after resident pages that follow it) grows
+ * the window: 4 pages, then doubling up to
  * the region's readahead (the pager's unless upager_map_params() set one).
  * A fault elsewhere resets it to 0 (random access
  * reads just the page).  UPAGER_ADV_SEQUENTIAL starts at the full window,
@@ -36,6 +37,27 @@
  */
 #include "internal.h"
 
+/*
+ * Whether a fault at @idx continues @r's stream: it is the page after the
+ * last run read, or every page between is resident (a scan over data
+ * partly in memory: pages kept from before, or faulted in by other
+ * accesses), up to UPAGER_RA_GAP pages of them.  Without the second case
+ * each resident page in a scan's way reset the window, and a scan of
+ * upager_alloc memory after random read-modify-writes took a fault per 6
+ * pages.  Flags are read without locks: it only sizes the window.
+ */
+static bool continues_stream(struct upager_region *r, uint64_t idx)
+{
+	uint64_t next = atomic_load_explicit(&r->ra_next, memory_order_relaxed);
+
+	if (!idx || idx < next || idx - next > UPAGER_RA_GAP)
+		return false;
+	for (uint64_t i = next; i < idx; i++)
+		if (!(page_flags(&r->pages[i]) & PG_RESIDENT))
+			return false;
+	return true;
+}
+
 /**
  * upager__ra_window() - pages to read ahead of a major fault at @idx.
  * @r:   the region.
@@ -52,7 +74,7 @@ unsigned upager__ra_window(struct upager_region *r, uint64_t idx)
 		return 0;
 	if (advice == UPAGER_ADV_SEQUENTIAL) {
 		w = max;
-	} else if (idx == atomic_load_explicit(&r->ra_next, memory_order_relaxed) && idx) {
+	} else if (continues_stream(r, idx)) {
 		w = atomic_load_explicit(&r->ra_window, memory_order_relaxed);
 		w = w ? 2 * w : 4;
 		if (w > max)
@@ -145,6 +167,12 @@ void upager__readahead_next(struct upager_region *r, uint64_t marker, bool store
 	atomic_store_explicit(&r->ra_write, store && r->writable, memory_order_relaxed);
 	if (next <= marker || next >= r->npages)
 		return;
+	/* The run starts after the pages already resident (as many as
+	 * continues_stream() passes over). */
+	for (unsigned gap = 0; gap < UPAGER_RA_GAP && next + 1 < r->npages &&
+	                       (page_flags(&r->pages[next]) & PG_RESIDENT);
+	     gap++)
+		next++;
 	if (page_flags(&r->pages[next]) & (PG_RESIDENT | PG_LOCKED))
 		return;
 	if (!post_run(r, next))
