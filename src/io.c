@@ -292,6 +292,28 @@ static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *
 		reqs[i].res = io_finish_sync(&reqs[i], 0);
 }
 
+/*
+ * How many of @reqs[@k..@end) from @k on make one transfer: each follows
+ * the one before in the bounce buffer (so whole, aligned pages) and in the
+ * memfd (@memfd) or in one file.
+ */
+static unsigned run_length(const struct io_req *reqs, unsigned k, unsigned end, bool memfd)
+{
+	unsigned j = k + 1;
+
+	for (; j < end; j++) {
+		const struct io_req *a = &reqs[j - 1], *b = &reqs[j];
+
+		if ((char *)a->buf + a->len != (char *)b->buf)
+			break;
+		if (memfd ? a->moff + (off_t)a->len != b->moff
+		          : a->fd != b->fd || a->alt_fd != b->alt_fd ||
+		                    a->off + (off_t)a->len != b->off)
+			break;
+	}
+	return j - k;
+}
+
 /**
  * upager__io_write_frames() - write the frames of @n requests to their
  * files, through a ring's bounce buffer, as few io_uring submissions as the
@@ -308,8 +330,9 @@ static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *
  * (docs/design.md, "Guard markers").  Not through io_uring either: a
  * memfd read cannot be done without blocking, so io_uring hands every one
  * to an io-wq worker thread, and the copy costs two thread wake-ups
- * (docs/design.md, "Scratch slots").  Then the writes go as one
- * submission; requests whose file ranges follow each other as one write.
+ * (docs/design.md, "Scratch slots").  One pread per run of requests whose
+ * frames follow each other in the memfd; then the writes go as one
+ * submission, one write per run whose file ranges follow each other.
  * Waits for a free ring.
  * Async-signal-safe.
  *
@@ -319,54 +342,51 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
 {
 	struct upager_ring *ring = ring_get_wait(p);
 	size_t align = (size_t)1 << p->unit_shift; /* O_DIRECT buffers */
-	struct io_req copy[UPAGER_IO_BATCH];
 
 	for (unsigned i = 0; i < n;) {
-		unsigned first = i, k;
+		unsigned first = i, k, m;
 		size_t used = 0;
+		int err = 0;
 
-		/* The frames into the bounce buffer: pread(2) of the memfd. */
 		for (; i < n && i - first < UPAGER_IO_BATCH && used + reqs[i].len <= p->bounce_len;
 		     i++) {
 			reqs[i].buf = (char *)ring->bounce + used;
-			copy[i - first] = (struct io_req){ .fd = p->memfd, .alt_fd = -1,
-				                           .internal = true, .buf = reqs[i].buf,
-				                           .len = reqs[i].len, .off = reqs[i].moff };
 			used += (reqs[i].len + align - 1) & ~(align - 1);
 		}
 		if (i == first) { /* larger than the buffer: a caller's bug */
 			reqs[i++].res = -EINVAL;
 			continue;
 		}
-		for (k = first; k < i; k++)
-			copy[k - first].res = io_finish_sync(&copy[k - first], 0);
-		for (k = first; k < i && !copy[k - first].res; k++)
-			;
-		if (k < i) { /* the memfd failed: nothing of the batch is written */
-			int err = copy[k - first].res;
+		/* The frames into the bounce buffer: a pread(2) of the memfd
+		 * per run of frames that follow each other. */
+		for (k = first; k < i && !err; k += m) {
+			struct io_req c = { .fd = p->memfd, .alt_fd = -1, .internal = true,
+				            .buf = reqs[k].buf, .off = reqs[k].moff };
+
+			m = run_length(reqs, k, i, true);
+			c.len = (size_t)((char *)reqs[k + m - 1].buf + reqs[k + m - 1].len -
+			                 (char *)reqs[k].buf);
+			err = io_finish_sync(&c, 0);
+		}
+		if (err) { /* the memfd failed: nothing of the batch is written */
 			for (k = first; k < i; k++)
 				reqs[k].res = err;
 			continue;
 		}
-		/* Then the writes, one submission; requests that follow each
-		 * other both in the bounce buffer and in one file (scratch
-		 * slots taken in a row: scratch.c) go as one. */
+		/* Then the writes, one submission, a request per run that
+		 * follows in one file (scratch slots taken in a row:
+		 * scratch.c, or neighbouring pages of a file). */
 		{
 			struct io_req w[UPAGER_IO_BATCH];
-			unsigned of[UPAGER_IO_BATCH], nw = 0;
+			unsigned of[UPAGER_IO_BATCH], nw = 0; /* write serving each */
 
-			for (k = first; k < i; k++) {
-				const struct io_req *q = &reqs[k];
-				struct io_req *m = nw ? &w[nw - 1] : NULL;
-
-				if (m && m->fd == q->fd && m->alt_fd == q->alt_fd &&
-				    m->off + (off_t)m->len == q->off &&
-				    (char *)m->buf + m->len == (char *)q->buf) {
-					m->len += q->len;
-				} else {
-					w[nw++] = *q;
-				}
-				of[k - first] = nw - 1;
+			for (k = first; k < i; k += m, nw++) {
+				m = run_length(reqs, k, i, false);
+				w[nw] = reqs[k];
+				w[nw].len = (size_t)((char *)reqs[k + m - 1].buf + reqs[k + m - 1].len -
+				                     (char *)reqs[k].buf);
+				for (unsigned j = k; j < k + m; j++)
+					of[j - first] = nw;
 			}
 			ring_run(p, ring, w, nw);
 			for (k = first; k < i; k++)

@@ -7,12 +7,14 @@
  * the pager's lock with the catchable signals blocked (gate.c's
  * upager__api_enter).
  *
- * Owns: the memfd's extents (first fit over freed ranges), the scratch
- * file, a region's views, descriptors and registration, and its teardown
- * (write-back, then its frames freed and its range punched).
+ * Owns: the memfd's and the scratch file's extents (first fit over freed
+ * ranges), the scratch file, a region's views, descriptors and
+ * registration, and its teardown (write-back, then its frames freed and
+ * its ranges punched).
  * Calls: worker.c (draining a region's queued work), signal.c
  * (registration), writeback.c (flushes), vmscan.c, mprotect.c, frame.c,
- * region.c, gate.c, options.c, inject.c, stats.c.
+ * scratch.c (a region's slots), region.c, gate.c, options.c, inject.c,
+ * stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -81,8 +83,8 @@ static int open_direct(int fd, int acc)
 
 /*
  * The pager's scratch file, opened at first need (pager lock held).  One
- * per pager: region r's page i lives at offset memfd_offset(r) + i pages,
- * so regions never overlap in it.
+ * per pager; each region has a range of it (scratch_space), cut into the
+ * region's slots (scratch.c), so regions never overlap in it.
  */
 static int pager_scratch(struct upager *p)
 {
@@ -189,9 +191,9 @@ static void range_free(struct extent_space *sp, uint64_t off, uint64_t len)
 }
 
 /*
- * Make the memfd (and so the scratch file's offsets) reach @end bytes.  The
- * process's RLIMIT_FSIZE applies to the memfd like to any file: check it
- * first, since passing it would raise SIGXFSZ.
+ * -EFBIG if a file reaching @end bytes would pass the process's
+ * RLIMIT_FSIZE, which applies to the memfd and the scratch file like to
+ * any file: check first, since passing it would raise SIGXFSZ.
  */
 static int fsize_check(uint64_t end)
 {
@@ -203,6 +205,7 @@ static int fsize_check(uint64_t end)
 	return 0;
 }
 
+/* Make the memfd reach @end bytes. */
 static int memfd_grow(struct upager *p, uint64_t end)
 {
 	if (end <= p->memfd_size)

@@ -84,13 +84,6 @@ void upager__page_source(struct upager_region *r, uint64_t idx, bool write,
 	req->alt_fd = req->fd == r->direct_fd ? r->fd : -1;
 }
 
-/* Page @a then page @b are contiguous in one source: one request serves both. */
-static bool mergeable(const struct io_req *a, const struct io_req *b)
-{
-	return a->fd == b->fd && a->write == b->write && a->moff + (off_t)a->len == b->moff &&
-	       a->off + (off_t)a->len == b->off;
-}
-
 /*
  * Buffered write-back leaves the pages dirty in the page cache, charged to
  * the process's memory cgroup, until the kernel's flusher writes them (up
@@ -136,8 +129,9 @@ static void start_writeout(struct upager *p, const struct io_req *reqs, unsigned
  * @n:       pages, at most UPAGER_IO_BATCH.
  * @results: out: 0 or negative errno per page.
  *
- * Contiguous pages go out as one request (up to a bounce buffer of bytes);
- * the requests as few submissions as the bounce buffer allows.
+ * A request per page; io.c copies and writes the pages that follow each
+ * other as one (upager__io_write_frames), in as few submissions as the
+ * bounce buffer allows.
  * Written pages lose PG_DIRTY (unless pinned) and PG_WB_ERROR; failed ones
  * keep PG_DIRTY and gain PG_WB_ERROR.
  *
@@ -160,15 +154,8 @@ int upager__writeback_locked(struct upager *p, struct upager_region **rs, uint64
 			results[i] = q.res;
 			continue;
 		}
-		if (nreq && owner[i - 1] != UINT_MAX && rs[i] == rs[i - 1] &&
-		    idxs[i] == idxs[i - 1] + 1 && mergeable(&reqs[nreq - 1], &q) &&
-		    reqs[nreq - 1].len % rs[i]->page_size == 0 &&
-		    reqs[nreq - 1].len + q.len <= p->bounce_len) {
-			reqs[nreq - 1].len += q.len;
-		} else {
-			reqs[nreq++] = q;
-		}
-		owner[i] = nreq - 1;
+		owner[i] = nreq;
+		reqs[nreq++] = q;
 	}
 	upager__io_write_frames(p, reqs, nreq);
 	start_writeout(p, reqs, nreq);
