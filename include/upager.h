@@ -301,6 +301,13 @@ struct upager_stats {
 	                                 store takes one fault, not two; each
 	                                 such page is written back at eviction
 	                                 even if no store reaches it */
+	/* CLOCK-Pro (the default replacement; UPAGER_CLOCK=clock for plain
+	 * Clock, where both stay 0). */
+	uint64_t pgpromote;        /**< pages turned hot: cold pages referenced
+	                                in their test period, resident or
+	                                paged in again soon enough */
+	uint64_t pgdemote;         /**< hot pages turned cold (by the Clock
+	                                hand, or UPAGER_ADV_COLD) */
 };
 
 /**

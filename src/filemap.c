@@ -10,10 +10,12 @@
  *
  * Owns: the page-in of a run (frames, the read, the resident bit, the
  * first access), and what it counts: pages read (pgpgin) or zero-filled
- * without reading a byte (pgzerofill), refaults (through workingset.c).
- * Calls: vmscan.c (frames, granting access), writeback.c (where a page's
- * bytes come from), io.c, scratch.c (which slots follow), mprotect.c,
- * frame.c, workingset.c, page.c, stats.c.
+ * without reading a byte (pgzerofill), refaults (through vmscan.c's
+ * admission, which asks workingset.c).
+ * Calls: vmscan.c (frames, admission hot or cold, granting access),
+ * writeback.c (where a page's bytes come from), io.c, scratch.c (which
+ * slots follow), mprotect.c, frame.c (the hot map), workingset.c (the
+ * clock of evictions), page.c, stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -36,6 +38,7 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
 		fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
 		          (off_t)r->page_size);
 		upager__frame_free(p, pg->frame, r->units);
+		page_clear(pg, PG_HOT); /* admitted hot, never resident */
 		if (k > 0 || unlock_first)
 			upager__page_unlock(pg);
 	}
@@ -136,7 +139,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			n = k;
 			break;
 		}
-		upager__workingset_refault(p, &r->pages[idx + k], age);
+		upager__clock_admit(p, r, &r->pages[idx + k], age);
 		r->pages[idx + k].frame = fi;
 	}
 
@@ -196,6 +199,8 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		struct upager_page *pg = &r->pages[idx + k];
 		page_clear(pg, PG_DIRTIED | PG_WRITTEN); /* a new residency */
 		page_set(pg, PG_RESIDENT | (k ? PG_READAHEAD : 0));
+		if (page_flags(pg) & PG_HOT)
+			upager__frame_heat(p, pg->frame, r->units);
 	}
 	upager__stat_resident(p, n, r->units);
 	if (n > 1)

@@ -15,8 +15,11 @@
  * page sizes mix (docs/design.md, "Frames and the budget in bytes").
  *
  * Owns: the owner word of each slot (0 free, else frame_owner() of its
- * page), the hint where the search for a free slot starts, and the count
- * of free units.
+ * page), the hint where the search for a free slot starts, the count of
+ * free units, and CLOCK-Pro's hot map: a bit per slot that holds a hot
+ * page, and the units of the hot pages (which pages are hot is
+ * vmscan.c's policy; the map lets the hand pass over them a word at a
+ * time).
  * Calls: page.c (a release wakes threads waiting for a frame).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -75,4 +78,48 @@ uint32_t upager__frame_claim(struct upager *p, uint64_t owner)
 			}
 		}
 	}
+}
+
+/* ---- the hot map ----------------------------------------------------- */
+
+/* Slot @frame now holds a hot page of @units units. */
+void upager__frame_heat(struct upager *p, uint32_t frame, uint32_t units)
+{
+	atomic_fetch_or_explicit(&p->hot_map[frame / 64], 1ull << (frame % 64),
+	                         memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->hot_units, (int64_t)units, memory_order_relaxed);
+}
+
+/* The hot page of @units units in slot @frame turned cold or left. */
+void upager__frame_cool(struct upager *p, uint32_t frame, uint32_t units)
+{
+	atomic_fetch_and_explicit(&p->hot_map[frame / 64], ~(1ull << (frame % 64)),
+	                          memory_order_relaxed);
+	atomic_fetch_sub_explicit(&p->hot_units, (int64_t)units, memory_order_relaxed);
+}
+
+/*
+ * The first slot at or after @frame, wrapping round, whose page is not hot
+ * (it may be free); @frame itself if every slot is hot.  Reads a word of
+ * the map per 64 slots.
+ */
+uint32_t upager__frame_next_cold(const struct upager *p, uint32_t frame)
+{
+	size_t nwords = (p->nframes + 63) / 64, w = frame / 64;
+	uint64_t cold = ~atomic_load_explicit(&p->hot_map[w], memory_order_relaxed) &
+	                (~0ull << (frame % 64));
+
+	for (size_t k = 0; k <= nwords; k++) {
+		if (cold) {
+			size_t fi = w * 64 + (size_t)__builtin_ctzll(cold);
+
+			/* Bits past the last slot read as cold: wrap. */
+			if (fi < p->nframes)
+				return (uint32_t)fi;
+			cold = 0;
+		}
+		w = w + 1 == nwords ? 0 : w + 1;
+		cold = ~atomic_load_explicit(&p->hot_map[w], memory_order_relaxed);
+	}
+	return frame;
 }

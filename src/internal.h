@@ -156,6 +156,11 @@ enum {
 	                           kept while not resident: the page-in of a
 	                           page stored to in its last residency maps it
 	                           writable and dirty at once (fault.c) */
+	PG_HOT = 1u << 14,      /* CLOCK-Pro: a hot page (vmscan.c); only
+	                           while PG_RESIDENT, its frame's bit is set in
+	                           the pager's hot map (frame.c) */
+	PG_TEST = 1u << 15,     /* CLOCK-Pro: a cold page in its test period;
+	                           kept in the shadow of an evicted page */
 	PG_PIN_SHIFT = 16,      /* pin count in bits 16..31 */
 };
 #define PG_PIN_ONE (1u << PG_PIN_SHIFT)
@@ -183,10 +188,25 @@ struct upager_page {
 
 /* What the Clock hand does with a page it meets (pure policy). */
 enum clock_action {
-	CLOCK_SKIP,       /* locked, pinned or not resident: pass on */
-	CLOCK_DEACTIVATE, /* referenced: clear the reference (revoke access) */
+	CLOCK_SKIP,       /* locked, pinned or not resident: pass on; in
+	                     CLOCK_PRO mode, hot pages too */
+	CLOCK_DEACTIVATE, /* referenced: clear the reference (revoke access);
+	                     a cold page starts its test period */
 	CLOCK_WRITEBACK,  /* unreferenced and dirty: write back, then evict */
 	CLOCK_EVICT,      /* unreferenced and clean: free the frame */
+	CLOCK_PROMOTE,    /* CLOCK-Pro: cold, referenced in its test period:
+	                     the page turns hot */
+	CLOCK_DEMOTE,     /* CLOCK-Pro, too many hot pages: hot and
+	                     unreferenced, the page turns cold */
+};
+
+/* How the hand looks at pages (vmscan.c chooses per visit). */
+enum clock_mode {
+	CLOCK_PLAIN,      /* Clock: every page alike, hot or cold */
+	CLOCK_PRO,        /* CLOCK-Pro, hot pages within their target: the
+	                     hand works on cold pages only */
+	CLOCK_PRO_HOT,    /* CLOCK-Pro, more hot pages than their target: hot
+	                     pages are visited too (HAND_hot's work) */
 };
 
 
@@ -342,7 +362,9 @@ struct upager_ring {
 	X(sigbus, "faults answered with SIGBUS")                              \
 	X(sigbus_nomem, "of those, faults that found no frame")              \
 	X(workingset_refault, "pages paged in again after the Clock evicted them") \
-	X(workingset_activate, "of those, evicted at most nr_frames evictions before")
+	X(workingset_activate, "of those, evicted at most nr_frames evictions before") \
+	X(pgpromote, "pages turned hot (CLOCK-Pro)")                         \
+	X(pgdemote, "hot pages turned cold (CLOCK-Pro)")
 
 struct upager_counters {
 #define X(name, help) _Atomic uint64_t name;
@@ -418,6 +440,13 @@ struct upager {
 	_Atomic uint64_t free_hint;/* where the search for a free frame starts */
 	_Atomic uint32_t nonresident_age; /* evictions by the Clock, mod 2^32:
 	                              the clock of shadows (workingset.c) */
+	/* CLOCK-Pro (vmscan.c): hot pages and the target of cold ones */
+	bool clockpro;             /* false: plain Clock (UPAGER_CLOCK=clock) */
+	_Atomic uint64_t *hot_map; /* a bit per frame slot: holds a hot page
+	                              (frame.c) */
+	_Atomic int64_t hot_units; /* units of the hot pages */
+	_Atomic int64_t cold_target; /* m_c: units the cold pages may hold */
+	int64_t cold_min, cold_max;  /* its bounds */
 
 	struct upager_ring rings[UPAGER_NRINGS];
 	_Atomic unsigned ring_hint;
@@ -548,6 +577,7 @@ UPAGER_HIDDEN int upager__write_all(int fd, const char *buf, size_t len);
 
 UPAGER_HIDDEN int upager__parse_size(const char *s, uint64_t *out);
 UPAGER_HIDDEN bool upager__guards_supported(void);
+UPAGER_HIDDEN bool upager__clockpro_wanted(void);
 UPAGER_HIDDEN int upager__config_resolve(const struct upager_config *in,
                                          struct upager_config *out);
 
@@ -589,7 +619,7 @@ static inline bool upager__rereference_injected(void)
 
 /* ==== layer 2: page.c, workingset.c ======================================= */
 
-UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags);
+UPAGER_HIDDEN enum clock_action upager__clock_action(uint32_t flags, enum clock_mode mode);
 UPAGER_HIDDEN uint8_t upager__page_residency(uint32_t flags);
 UPAGER_HIDDEN bool upager__page_trylock(struct upager_page *pg);
 UPAGER_HIDDEN void upager__page_lock(struct upager_page *pg);
@@ -615,7 +645,7 @@ UPAGER_HIDDEN void upager__release_wait_end(void);
  * (counting a refault) once it has one.  Both with the page locked. */
 UPAGER_HIDDEN void upager__workingset_eviction(struct upager *p, struct upager_page *pg);
 UPAGER_HIDDEN uint32_t upager__workingset_age(struct upager *p);
-UPAGER_HIDDEN void upager__workingset_refault(struct upager *p, struct upager_page *pg,
+UPAGER_HIDDEN bool upager__workingset_refault(struct upager *p, struct upager_page *pg,
                                               uint32_t age);
 
 /* ==== layer 3: gate.c ===================================================== */
@@ -658,6 +688,10 @@ UPAGER_HIDDEN bool upager__units_take(struct upager *p, uint64_t n);
 UPAGER_HIDDEN void upager__units_put(struct upager *p, uint64_t n);
 UPAGER_HIDDEN uint32_t upager__frame_claim(struct upager *p, uint64_t owner);
 UPAGER_HIDDEN void upager__frame_free(struct upager *p, uint32_t frame, uint32_t units);
+/* The hot map of CLOCK-Pro: the frames of hot pages and their units. */
+UPAGER_HIDDEN void upager__frame_heat(struct upager *p, uint32_t frame, uint32_t units);
+UPAGER_HIDDEN void upager__frame_cool(struct upager *p, uint32_t frame, uint32_t units);
+UPAGER_HIDDEN uint32_t upager__frame_next_cold(const struct upager *p, uint32_t frame);
 
 /* ==== layer 6: mprotect.c ================================================= */
 
@@ -707,6 +741,8 @@ UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t
 UPAGER_HIDDEN int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n,
                                        uint32_t access);
 UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
+UPAGER_HIDDEN void upager__clock_admit(struct upager *p, struct upager_region *r,
+                                       struct upager_page *pg, uint32_t age);
 UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t first,
                                             uint64_t last);
 

@@ -521,6 +521,8 @@ int upager__region_teardown(struct upager *p, struct upager_region *r, bool forc
 			upager__stat_dirty(p, -1, r->units);
 		if (page_pins(f))
 			upager__stat_pinned(p, -1, r->units);
+		if (f & PG_HOT)
+			upager__frame_cool(p, (uint32_t)fi, r->units);
 		upager__stat_resident(p, -1, r->units);
 		upager__frame_free(p, (uint32_t)fi, r->units);
 	}

@@ -10,7 +10,8 @@
  * docs/design.md), the process-wide VMA budget's measure, and evicting a
  * page's bytes (punching it out of the memfd).  No policy: which page to
  * protect or evict is vmscan.c's.
- * Calls: options.c (whether guard markers are used), region.c (the VMA budget), page.c
+ * Calls: options.c (whether guard markers are used), region.c (the VMA
+ * budget), frame.c (an evicted hot page leaves the hot map), page.c
  * (flags, futex), stats.c, inject.c.
  *
  * Two mechanisms (docs/design.md, "Guard markers"):
@@ -403,8 +404,15 @@ void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n)
 	while (fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) != 0 &&
 	       errno == EINTR)
 		;
-	for (unsigned k = 0; k < n; k++)
-		page_clear(&r->pages[idx + k], PG_RESIDENT | PG_READAHEAD | PG_RA_MARK);
+	for (unsigned k = 0; k < n; k++) {
+		struct upager_page *pg = &r->pages[idx + k];
+
+		if (page_flags(pg) & PG_HOT)
+			upager__frame_cool(p, pg->frame, r->units);
+		/* PG_TEST stays: an evicted page's test period goes on in its
+		 * shadow (vmscan.c). */
+		page_clear(pg, PG_RESIDENT | PG_HOT | PG_READAHEAD | PG_RA_MARK);
+	}
 	upager__stat_resident(p, -(int64_t)n, r->units);
 	STAT_ADD(p, pgsteal, n);
 }

@@ -123,6 +123,18 @@ bool upager__guards_supported(void)
 	return guards_ok && !(s && s[0] == '0' && s[1] == '\0');
 }
 
+/**
+ * upager__clockpro_wanted() - whether new pagers evict with CLOCK-Pro
+ * (vmscan.c): yes unless UPAGER_CLOCK is "clock" (plain Clock, the second
+ * chance of every page).  API context.
+ */
+bool upager__clockpro_wanted(void)
+{
+	const char *s = secure_getenv("UPAGER_CLOCK");
+
+	return !(s && strcmp(s, "clock") == 0);
+}
+
 static bool is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));

@@ -24,15 +24,25 @@
 /**
  * upager__clock_action() - what the Clock hand does with a page.
  * @flags: the page's flags word as read by the hand.
+ * @mode:  CLOCK_PLAIN, CLOCK_PRO or CLOCK_PRO_HOT (enum clock_mode).
  *
  * A page that is locked (someone is paging it), pinned or not resident is
- * passed over.  A referenced page (accessible in the app view) gets a second
- * chance: the hand revokes its access, which clears the reference bit.  An
- * unreferenced page is evicted, after write-back if dirty.
+ * passed over.  Plain Clock: a referenced page (accessible in the app
+ * view) gets a second chance: the hand revokes its access, which clears
+ * the reference bit.  An unreferenced page is evicted, after write-back if
+ * dirty.
+ *
+ * CLOCK-Pro (S. Jiang, F. Chen and X. Zhang, USENIX ATC 2005; vmscan.c has
+ * the whole policy): a cold page referenced in its test period turns hot;
+ * a referenced cold page out of its test period loses its reference and
+ * starts one; an unreferenced cold page is evicted as above.  Hot pages
+ * are passed over while there are no more of them than their target
+ * (CLOCK_PRO); past it (CLOCK_PRO_HOT) a referenced hot page loses its
+ * reference and an unreferenced one turns cold.
  *
  * Return: the action.
  */
-enum clock_action upager__clock_action(uint32_t flags)
+enum clock_action upager__clock_action(uint32_t flags, enum clock_mode mode)
 {
 	if (flags & PG_LOCKED)
 		return CLOCK_SKIP;
@@ -40,8 +50,13 @@ enum clock_action upager__clock_action(uint32_t flags)
 		return CLOCK_SKIP;
 	if (page_pins(flags))
 		return CLOCK_SKIP;
+	if (mode != CLOCK_PLAIN && (flags & PG_HOT)) {
+		if (mode == CLOCK_PRO)
+			return CLOCK_SKIP;
+		return (flags & PG_ACCESS) ? CLOCK_DEACTIVATE : CLOCK_DEMOTE;
+	}
 	if (flags & PG_ACCESS)
-		return CLOCK_DEACTIVATE;
+		return mode != CLOCK_PLAIN && (flags & PG_TEST) ? CLOCK_PROMOTE : CLOCK_DEACTIVATE;
 	if (flags & PG_DIRTY)
 		return CLOCK_WRITEBACK;
 	return CLOCK_EVICT;

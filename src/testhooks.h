@@ -106,6 +106,16 @@ void upager__inject_rereference(int on);
  */
 void upager__memcg_root(const char *root);
 
+/*
+ * upager__clockpro_check() - NULL if CLOCK-Pro's state of @pager is
+ * consistent (each frame's bit in the hot map says whether its resident
+ * page is hot, no free frame is hot, the hot units add up, no page out of
+ * memory is hot, no hot page is in test, the cold target within its
+ * bounds, no hot page under plain Clock), else what is wrong.  @hot_pages
+ * (may be NULL): out, the hot pages.  Call it while no fault is under way.
+ */
+const char *upager__clockpro_check(struct upager *pager, long *hot_pages);
+
 /* upager__vma_budget() - most pages made accessible at once, process-wide. */
 uint64_t upager__vma_budget(void);
 

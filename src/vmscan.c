@@ -65,9 +65,61 @@
 
 
 /* The Clock's action on a page the caller has locked. */
-static enum clock_action locked_action(struct upager_page *pg)
+static enum clock_action locked_action(struct upager_page *pg, enum clock_mode mode)
 {
-	return upager__clock_action(page_flags(pg) & ~(uint32_t)(PG_LOCKED | PG_WAITERS));
+	return upager__clock_action(page_flags(pg) & ~(uint32_t)(PG_LOCKED | PG_WAITERS), mode);
+}
+
+/*
+ * CLOCK-Pro's adaptation (Jiang, Chen and Zhang, section 3.2): m_c, the
+ * cold pages' target, grows by a page when a cold page is re-used within
+ * its test period (a larger cold allocation would have kept it) and
+ * shrinks by one when a test period ends without re-use, within
+ * [cold_min, cold_max].  @delta in units.
+ */
+static void cold_adjust(struct upager *p, int64_t delta)
+{
+	int64_t t = atomic_load_explicit(&p->cold_target, memory_order_relaxed), n;
+
+	do {
+		n = t + delta;
+		if (n < p->cold_min)
+			n = p->cold_min;
+		if (n > p->cold_max)
+			n = p->cold_max;
+		if (n == t)
+			return;
+	} while (!atomic_compare_exchange_weak_explicit(&p->cold_target, &t, n,
+	                                                memory_order_relaxed,
+	                                                memory_order_relaxed));
+}
+
+/* How the hand looks at pages now: plain Clock for the urgent turn (every
+ * page is a victim) and for pagers without CLOCK-Pro; CLOCK_PRO_HOT while
+ * the hot pages hold more than memory minus m_c. */
+static enum clock_mode clock_mode(struct upager *p, bool urgent)
+{
+	if (urgent || !p->clockpro)
+		return CLOCK_PLAIN;
+	return atomic_load_explicit(&p->hot_units, memory_order_relaxed) >
+	                       (int64_t)p->nunits -
+	                               atomic_load_explicit(&p->cold_target, memory_order_relaxed)
+	               ? CLOCK_PRO_HOT
+	               : CLOCK_PRO;
+}
+
+/*
+ * The Clock evicted page @pg of @r (locked, its frame gone): leave its
+ * shadow (workingset.c).  A cold page evicted in its test period stays in
+ * it, as CLOCK-Pro's non-resident cold page, for as long as its refault
+ * distance stays within the memory (upager__clock_admit()).  m_c shrinks
+ * now, as if the test ended unused; a refault within it gives that back.
+ */
+static void leave_shadow(struct upager *p, struct upager_region *r, struct upager_page *pg)
+{
+	upager__workingset_eviction(p, pg);
+	if (page_flags(pg) & PG_TEST)
+		cold_adjust(p, -(int64_t)r->units);
 }
 
 /* The page a frame holds, if its region is still registered. */
@@ -105,6 +157,27 @@ static uint32_t hand_advance(struct upager *p)
 }
 
 /*
+ * CLOCK-Pro with hot pages within their target: move the hand to the next
+ * slot that holds no hot page (the hot map, a word per 64 slots) and past
+ * it; return that slot, and in @passed the slots the hand moved.
+ */
+static uint32_t hand_advance_cold(struct upager *p, size_t *passed)
+{
+	uint64_t h = atomic_load_explicit(&p->hand, memory_order_relaxed);
+
+	for (;;) {
+		uint32_t s = (uint32_t)(h % p->nframes), c = upager__frame_next_cold(p, s);
+		uint64_t d = (c >= s ? c - s : c + p->nframes - s) + 1;
+
+		if (atomic_compare_exchange_weak_explicit(&p->hand, &h, h + d, memory_order_relaxed,
+		                                          memory_order_relaxed)) {
+			*passed = d;
+			return c;
+		}
+	}
+}
+
+/*
  * Pages the hand handles together with the one it found: the pages that
  * follow it in the region, sit in the frames the hand reaches next, and want
  * the same action.  A sequential stream leaves such runs; handling them in
@@ -135,7 +208,7 @@ static unsigned run_max(const struct upager *p)
  * (try-lock only).  Return the run's length.
  */
 static unsigned lock_run(struct upager *p, struct upager_region *r, uint64_t idx, uint32_t fi,
-                         enum clock_action want)
+                         enum clock_action want, enum clock_mode mode)
 {
 	unsigned n = 1, max = run_max(p);
 
@@ -143,9 +216,10 @@ static unsigned lock_run(struct upager *p, struct upager_region *r, uint64_t idx
 		struct upager_page *pg = &r->pages[idx + n];
 		uint32_t next = (uint32_t)((fi + n) % p->nframes);
 
-		if (upager__clock_action(page_flags(pg)) != want || !upager__page_trylock(pg))
+		if (upager__clock_action(page_flags(pg), mode) != want ||
+		    !upager__page_trylock(pg))
 			break;
-		if (locked_action(pg) != want || pg->frame != next) {
+		if (locked_action(pg, mode) != want || pg->frame != next) {
 			upager__page_unlock(pg);
 			break;
 		}
@@ -166,25 +240,29 @@ static void unlock_run(struct upager_region *r, uint64_t idx, unsigned n)
 
 /* Clear the reference of the page in slot @fi (owner @o) and of the run of
  * referenced pages after it: lock, check, revoke access with one protection
- * change.
+ * change.  In CLOCK-Pro's modes, the cold pages of the run start their
+ * test period.
  * Return 1 if done, 0 if the page was busy or changed, -1 if the kernel
  * refused the protection change (not a transient state). */
 static int deactivate_slot(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
-                           uint64_t idx, struct upager_page *pg)
+                           uint64_t idx, struct upager_page *pg, enum clock_mode mode)
 {
 	int done = -1;
 	unsigned n;
 
 	if (!lock_frame_page(pg, fi, o, &p->frames[fi]))
 		return 0;
-	if (locked_action(pg) != CLOCK_DEACTIVATE) {
+	if (locked_action(pg, mode) != CLOCK_DEACTIVATE) {
 		upager__page_unlock(pg);
 		return 0;
 	}
-	n = lock_run(p, r, idx, fi, CLOCK_DEACTIVATE);
+	n = lock_run(p, r, idx, fi, CLOCK_DEACTIVATE, mode);
 	if (upager__set_access(r, idx, n, 0) == 0) {
 		STAT_ADD(p, pgdeactivate, n);
 		done = 1;
+		for (unsigned k = 0; mode != CLOCK_PLAIN && k < n; k++)
+			if (!(page_flags(&r->pages[idx + k]) & PG_HOT))
+				page_set(&r->pages[idx + k], PG_TEST);
 		/* Test builds: another thread takes the reference back. */
 		if (upager__rereference_injected())
 			upager__set_access(r, idx, n, PG_READ);
@@ -211,11 +289,45 @@ bool upager__deactivate_some(struct upager *p, unsigned want)
 
 		if (!o || !(pg = frame_page(p, o, &r, &idx)))
 			continue;
-		if (upager__clock_action(page_flags(pg)) == CLOCK_DEACTIVATE &&
-		    deactivate_slot(p, fi, o, r, idx, pg) > 0)
+		if (upager__clock_action(page_flags(pg), CLOCK_PLAIN) == CLOCK_DEACTIVATE &&
+		    deactivate_slot(p, fi, o, r, idx, pg, CLOCK_PLAIN) > 0)
 			done++;
 	}
 	return done > 0;
+}
+
+/*
+ * CLOCK-Pro: turn the page in slot @fi (owner @o) hot (@want
+ * CLOCK_PROMOTE: a cold page referenced in its test period; m_c grows) or
+ * cold (CLOCK_DEMOTE: an unreferenced hot page while there are too many;
+ * it starts no test period).  Its reference is left as it is: a promoted
+ * page keeps the access it had, so promotion costs no fault, and the
+ * hand's next visit in CLOCK_PRO_HOT mode clears it.
+ * Return: true if done, false if the page was busy or changed.
+ */
+static bool set_temperature(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
+                            struct upager_page *pg, enum clock_action want,
+                            enum clock_mode mode)
+{
+	if (!lock_frame_page(pg, fi, o, &p->frames[fi]))
+		return false;
+	if (locked_action(pg, mode) != want) {
+		upager__page_unlock(pg);
+		return false;
+	}
+	if (want == CLOCK_PROMOTE) {
+		page_clear(pg, PG_TEST);
+		page_set(pg, PG_HOT);
+		upager__frame_heat(p, fi, r->units);
+		cold_adjust(p, r->units);
+		STAT_INC(p, pgpromote);
+	} else {
+		page_clear(pg, PG_HOT | PG_TEST);
+		upager__frame_cool(p, fi, r->units);
+		STAT_INC(p, pgdemote);
+	}
+	upager__page_unlock(pg);
+	return true;
 }
 
 struct wb_batch {
@@ -308,7 +420,7 @@ static void wb_flush(struct upager *p, struct wb_batch *b, struct alloc *a)
 			upager__evict_locked(r, b->idxs[i]);
 			STAT_INC(p, writeback_evict);
 			gain(p, a, b->frames[i], r->units);
-			upager__workingset_eviction(p, pg);
+			leave_shadow(p, r, pg);
 		} else if (a && b->results[i] != 0) {
 			a->stuck += r->units;
 		}
@@ -336,7 +448,7 @@ enum sweep_result {
  * its units are in the budget, or with an allocation under way.
  */
 static void clock_visit(struct upager *p, uint32_t fi, struct alloc *a, bool urgent,
-                        struct wb_batch *b)
+                        enum clock_mode mode, struct wb_batch *b)
 {
 	struct upager_frame *fr = &p->frames[fi];
 	uint64_t o = atomic_load(&fr->owner), idx;
@@ -349,14 +461,19 @@ static void clock_visit(struct upager *p, uint32_t fi, struct alloc *a, bool urg
 		return; /* free, or its region is being torn down */
 	STAT_INC(p, pgscan);
 	f = page_flags(pg);
-	act = upager__clock_action(f);
+	act = upager__clock_action(f, mode);
 	if (act == CLOCK_SKIP) {
 		if (page_pins(f) && !(f & PG_LOCKED))
 			a->stuck += r->units;
-		return; /* locked: busy with another thread */
+		return; /* locked: busy with another thread; or hot */
+	}
+	if (act == CLOCK_PROMOTE || act == CLOCK_DEMOTE) {
+		if (set_temperature(p, fi, o, r, pg, act, mode))
+			a->progress = true;
+		return;
 	}
 	if (act == CLOCK_DEACTIVATE && !urgent) {
-		int rc = deactivate_slot(p, fi, o, r, idx, pg);
+		int rc = deactivate_slot(p, fi, o, r, idx, pg, mode);
 		if (rc > 0)
 			a->progress = true;
 		else if (rc < 0)
@@ -365,7 +482,7 @@ static void clock_visit(struct upager *p, uint32_t fi, struct alloc *a, bool urg
 	}
 	if (!lock_frame_page(pg, fi, o, fr))
 		return;
-	act = locked_action(pg);
+	act = locked_action(pg, mode);
 	if (act == CLOCK_DEACTIVATE && urgent) {
 		/* Bounded second chance: revoke and evict in this visit. */
 		if (upager__set_access(r, idx, 1, 0) != 0) {
@@ -374,7 +491,7 @@ static void clock_visit(struct upager *p, uint32_t fi, struct alloc *a, bool urg
 			return;
 		}
 		STAT_INC(p, pgdeactivate);
-		act = locked_action(pg);
+		act = locked_action(pg, mode);
 	}
 	switch (act) {
 	case CLOCK_WRITEBACK:
@@ -386,14 +503,14 @@ static void clock_visit(struct upager *p, uint32_t fi, struct alloc *a, bool urg
 	case CLOCK_EVICT: {
 		/* Evict the run that starts here with one punch; its pages sit
 		 * in slots fi, fi + 1, ... (lock_run). */
-		unsigned n = lock_run(p, r, idx, fi, CLOCK_EVICT);
+		unsigned n = lock_run(p, r, idx, fi, CLOCK_EVICT, mode);
 
 		upager__evict_run_locked(r, idx, n);
 		for (unsigned k = 0; k < n; k++)
 			gain(p, a, (uint32_t)((fi + k) % p->nframes), r->units);
 		/* Their shadows take the frame fields: after the frames went. */
 		for (unsigned k = 0; k < n; k++)
-			upager__workingset_eviction(p, &r->pages[idx + k]);
+			leave_shadow(p, r, &r->pages[idx + k]);
 		unlock_run(r, idx, n);
 		return;
 	}
@@ -435,10 +552,15 @@ static enum sweep_result clock_turn(struct upager *p, struct alloc *a, bool urge
 	a->progress = false;
 	a->stuck = 0;
 	b.n = 0;
-	for (size_t scanned = 0; scanned < p->nframes && !a->done; scanned++) {
-		uint32_t fi = urgent ? (uint32_t)((start + scanned) % p->nframes) : hand_advance(p);
+	for (size_t scanned = 0; scanned < p->nframes && !a->done;) {
+		enum clock_mode mode = clock_mode(p, urgent);
+		size_t passed = 1;
+		uint32_t fi = urgent               ? (uint32_t)((start + scanned) % p->nframes)
+		              : mode == CLOCK_PRO ? hand_advance_cold(p, &passed)
+		                                  : hand_advance(p);
 
-		clock_visit(p, fi, a, urgent, &b);
+		scanned += passed;
+		clock_visit(p, fi, a, urgent, mode, &b);
 		if (b.n >= batch_max)
 			wb_flush(p, &b, a);
 		if (!a->done && atomic_load_explicit(&p->free_units, memory_order_relaxed) >=
@@ -559,6 +681,37 @@ took:
 }
 
 /**
+ * upager__clock_admit() - page @pg of @r (locked, not resident, its frame
+ * just taken) is being paged in: consume its shadow and count the refault
+ * (workingset.c, from @age, the clock of evictions read before the frame
+ * was sought), and choose how it enters CLOCK-Pro.
+ *
+ * A page evicted in its test period whose refault distance is at most the
+ * memory is CLOCK-Pro's non-resident cold page re-used within its test: it
+ * enters hot, and m_c grows (by two pages: one undoes the shrink its
+ * eviction made, leave_shadow()).  Every other page enters cold, out of
+ * test: its first reference is the fault that brings it in, so the hand's
+ * first visit only clears that reference and starts the test; a page
+ * referenced again before the next visit turns hot.  (The paper's pages
+ * enter cold in test, and hot while memory is not yet full; here memory
+ * that fills with one scan would otherwise hold that scan as hot pages
+ * until promotions elsewhere demote them, page by page.)
+ */
+void upager__clock_admit(struct upager *p, struct upager_region *r, struct upager_page *pg,
+                         uint32_t age)
+{
+	bool in_test = page_flags(pg) & PG_TEST;
+	bool recent = upager__workingset_refault(p, pg, age);
+
+	page_clear(pg, PG_HOT | PG_TEST);
+	if (p->clockpro && recent && in_test) {
+		cold_adjust(p, 2 * (int64_t)r->units);
+		page_set(pg, PG_HOT);
+		STAT_INC(p, pgpromote);
+	}
+}
+
+/**
  * upager__grant_access() - make locked pages [@idx, @idx + @n) of @r
  * accessible (@access PG_READ or PG_READ | PG_WRITE) within the VMA
  * budget: when the grant would pass it, or the kernel's VMA limit refuses
@@ -611,6 +764,11 @@ long upager__deactivate_range(struct upager_region *r, uint64_t first, uint64_t 
 		pg = &r->pages[idx];
 		upager__page_lock(pg);
 		f = page_flags(pg);
+		if ((f & PG_RESIDENT) && pg->frame == fi && !page_pins(f) && (f & PG_HOT)) {
+			page_clear(pg, PG_HOT | PG_TEST);
+			upager__frame_cool(p, (uint32_t)fi, r->units);
+			STAT_INC(p, pgdemote);
+		}
 		if ((f & PG_RESIDENT) && pg->frame == fi && (f & PG_ACCESS) && !page_pins(f)) {
 			if (upager__set_access(r, idx, 1, 0) != 0) {
 				upager__page_unlock(pg);

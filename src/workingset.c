@@ -79,19 +79,27 @@ uint32_t upager__workingset_age(struct upager *p)
  * paged in; it has a frame, not yet stored in @pg->frame.  If it has a
  * shadow, count the refault and its distance from @age (the clock read
  * before its frame was sought), and consume the shadow.
+ *
+ * Return: true if it had a shadow and its distance is at most the memory
+ * in pages (counted in workingset_activate): a memory twice as large would
+ * have kept it.  CLOCK-Pro (vmscan.c) takes that as the end of its test
+ * period: such a page was evicted within its test.
  */
-void upager__workingset_refault(struct upager *p, struct upager_page *pg, uint32_t age)
+bool upager__workingset_refault(struct upager *p, struct upager_page *pg, uint32_t age)
 {
 	uint32_t distance;
+	bool recent;
 
 	if (!(page_flags(pg) & PG_SHADOW))
-		return;
+		return false;
 	distance = age - pg->frame; /* mod 2^32: right across a wrap */
 	page_clear(pg, PG_SHADOW);
 	STAT_INC(p, workingset_refault);
 	/* The memory in pages of the pager's size (p->nframes counts units);
 	 * with regions of other page sizes, a page of any size counts one. */
-	if (distance <= p->memory_limit >> p->page_shift)
+	recent = distance <= p->memory_limit >> p->page_shift;
+	if (recent)
 		STAT_INC(p, workingset_activate);
 	upager__stat_refault(p, distance);
+	return recent;
 }

@@ -13,11 +13,15 @@
 #include <unistd.h>
 
 /*
- * The Clock policy, written out case by case from its specification in
- * docs/design.md (not derived from the code): locked, pinned or
+ * The Clock's action per page state (page.c): locked, pinned and
  * non-resident pages are skipped; referenced pages (any access bit) get a
  * second chance; unreferenced dirty pages are written back; unreferenced
- * clean pages are evicted.
+ * clean pages are evicted.  A page neither hot nor in test gets the same
+ * action from plain Clock and from CLOCK-Pro.  CLOCK-Pro: a cold page
+ * referenced in its test period is promoted (unreferenced, it is evicted
+ * like any cold page); hot pages are passed over in CLOCK_PRO mode, and in
+ * CLOCK_PRO_HOT mode lose their reference or, unreferenced, are demoted;
+ * plain Clock ignores both bits.
  */
 static void test_clock_action_table(void)
 {
@@ -43,11 +47,44 @@ static void test_clock_action_table(void)
 		{ PG_RESIDENT | PG_DIRTY | PG_READ | PG_WRITE | 3 * PG_PIN_ONE, CLOCK_SKIP },
 		{ PG_RESIDENT | 0xffffu * PG_PIN_ONE, CLOCK_SKIP },
 	};
+	static const struct {
+		uint32_t flags;
+		enum clock_action plain, pro, pro_hot;
+	} pro_cases[] = {
+		/* cold, in test */
+		{ PG_RESIDENT | PG_TEST | PG_READ, CLOCK_DEACTIVATE, CLOCK_PROMOTE, CLOCK_PROMOTE },
+		{ PG_RESIDENT | PG_TEST | PG_READ | PG_WRITE | PG_DIRTY, CLOCK_DEACTIVATE,
+		  CLOCK_PROMOTE, CLOCK_PROMOTE },
+		{ PG_RESIDENT | PG_TEST, CLOCK_EVICT, CLOCK_EVICT, CLOCK_EVICT },
+		{ PG_RESIDENT | PG_TEST | PG_DIRTY, CLOCK_WRITEBACK, CLOCK_WRITEBACK,
+		  CLOCK_WRITEBACK },
+		{ PG_RESIDENT | PG_TEST | PG_READ | PG_LOCKED, CLOCK_SKIP, CLOCK_SKIP, CLOCK_SKIP },
+		{ PG_TEST | PG_SHADOW, CLOCK_SKIP, CLOCK_SKIP, CLOCK_SKIP }, /* not resident */
+		/* hot */
+		{ PG_RESIDENT | PG_HOT | PG_READ, CLOCK_DEACTIVATE, CLOCK_SKIP, CLOCK_DEACTIVATE },
+		{ PG_RESIDENT | PG_HOT, CLOCK_EVICT, CLOCK_SKIP, CLOCK_DEMOTE },
+		{ PG_RESIDENT | PG_HOT | PG_DIRTY, CLOCK_WRITEBACK, CLOCK_SKIP, CLOCK_DEMOTE },
+		{ PG_RESIDENT | PG_HOT | PG_PIN_ONE, CLOCK_SKIP, CLOCK_SKIP, CLOCK_SKIP },
+		{ PG_RESIDENT | PG_HOT | PG_LOCKED, CLOCK_SKIP, CLOCK_SKIP, CLOCK_SKIP },
+	};
+	static const enum clock_mode modes[] = { CLOCK_PLAIN, CLOCK_PRO, CLOCK_PRO_HOT };
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		T_CHECK(upager__clock_action(cases[i].flags) == cases[i].want,
-		        "flags %#x: action %d, expected %d", cases[i].flags,
-		        upager__clock_action(cases[i].flags), cases[i].want);
+	for (size_t m = 0; m < 3; m++)
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			T_CHECK(upager__clock_action(cases[i].flags, modes[m]) == cases[i].want,
+			        "flags %#x, mode %d: action %d, expected %d", cases[i].flags,
+			        modes[m], upager__clock_action(cases[i].flags, modes[m]),
+			        cases[i].want);
+	for (size_t i = 0; i < sizeof(pro_cases) / sizeof(pro_cases[0]); i++) {
+		enum clock_action want[3] = { pro_cases[i].plain, pro_cases[i].pro,
+			                      pro_cases[i].pro_hot };
+
+		for (size_t m = 0; m < 3; m++)
+			T_CHECK(upager__clock_action(pro_cases[i].flags, modes[m]) == want[m],
+			        "flags %#x, mode %d: action %d, expected %d", pro_cases[i].flags,
+			        modes[m], upager__clock_action(pro_cases[i].flags, modes[m]),
+			        want[m]);
+	}
 }
 
 /*
