@@ -190,7 +190,7 @@ struct upager_config {
 #define UPAGER_ADV_SEQUENTIAL 2 /**< full read-ahead window from the first fault */
 #define UPAGER_ADV_WILLNEED 3   /**< start asynchronous page-in, return at once */
 #define UPAGER_ADV_DONTNEED 4   /**< write back dirty pages, then free the frames */
-#define UPAGER_ADV_COLD 5       /**< clear the references of resident pages */
+#define UPAGER_ADV_COLD 5       /**< make resident pages cold, references cleared */
 
 /** Buckets of the fault service time histogram: bucket i counts faults
  *  that took [2^i, 2^(i+1)) nanoseconds (bucket 0 also takes 0 ns). */
@@ -542,8 +542,9 @@ UPAGER_API int upager_sync(upager_t *pager, void *addr, size_t length);
  *          pages of the range, then frees their frames; the data stays in
  *          the file and is read again on the next touch; for upager_alloc()
  *          memory and UPAGER_PRIVATE mappings it goes to the scratch file)
- *          or UPAGER_ADV_COLD (like MADV_COLD: clears the references of
- *          the range's resident pages, as a visit of the Clock hand does,
+ *          or UPAGER_ADV_COLD (like MADV_COLD: turns the range's resident
+ *          pages cold and clears their references, as a visit of the
+ *          Clock hand does,
  *          without evicting or writing anything; pinned pages keep theirs.
  *          The next touch of such a page is a minor fault, and the hand
  *          evicts it first if it is not touched again).

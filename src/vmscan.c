@@ -8,13 +8,14 @@
  * form with a thread that holds one and waits for a frame), the release
  * event's futex, system calls, and the caller's stack.  No malloc.
  *
- * Owns: the Clock hand and its policy, frame allocation for a page
- * (upager__frame_alloc), and granting access within the VMA budget
- * (upager__grant_access).
+ * Owns: the Clock hand and its policy (CLOCK-Pro's hot and test states,
+ * m_c), frame allocation for a page (upager__frame_alloc), admission of a
+ * page being paged in (upager__clock_admit), and granting access within
+ * the VMA budget (upager__grant_access).
  * Calls: writeback.c (batches of dirty pages), mprotect.c (protection
- * changes, the punch), frame.c (free slots and units), region.c (the
- * region of a frame), workingset.c (shadows of evicted pages), page.c,
- * stats.c, inject.c.
+ * changes, the punch), frame.c (free slots and units, the hot map),
+ * region.c (the region of a frame), workingset.c (shadows of evicted
+ * pages, refault distances), page.c, stats.c, inject.c.
  *
  * Memory is a budget of units (system pages, frame.c): a resident page
  * owns its region's r->units of them and one slot of the frame table, so
@@ -40,6 +41,43 @@
  * Every page the hand evicts leaves a shadow (workingset.c), so that its
  * refault, if it comes, is recognised; flushes that evict at the
  * program's request (writeback.c) leave none.
+ *
+ * CLOCK-Pro (S. Jiang, F. Chen and X. Zhang, "CLOCK-Pro: An Effective
+ * Improvement of the CLOCK Replacement", USENIX ATC 2005; NetBSD's
+ * uvm_pdpolicy_clockpro.c is another kernel's version) is the default
+ * policy; bench/'s simulator chose it (docs/design.md, "Replacement
+ * policy").  Pages are hot (PG_HOT) or cold; a cold page may be in its
+ * test period (PG_TEST).  The paper's three hands become one, the shared
+ * hand above, whose visit depends on the mode (page.c):
+ *
+ *   CLOCK_PRO      hot pages hold at most memory - m_c: the hand passes
+ *                  over them (the hot map, frame.c, skips 64 slots a
+ *                  word) and visits only cold pages (HAND_cold):
+ *                    referenced, in test    -> promoted to hot, m_c + 1
+ *                    referenced, not in test -> reference cleared, test
+ *                                              starts
+ *                    unreferenced           -> evicted as above; in test,
+ *                                              its shadow stays in test
+ *   CLOCK_PRO_HOT  more hot pages than that: hot pages are visited too
+ *                  (HAND_hot): a referenced one loses its reference, an
+ *                  unreferenced one is demoted to cold
+ *   CLOCK_PLAIN    the urgent turn (every page is a victim), the VMA
+ *                  budget's clearing, and UPAGER_CLOCK=clock
+ *
+ * HAND_test's work is the refault distance: an evicted page stays in its
+ * test period while fewer pages than the memory holds have been evicted
+ * since (the paper bounds its non-resident pages by the memory), so a page
+ * that comes back within that distance enters hot (upager__clock_admit()).
+ * m_c, the cold pages' target, grows by one page per re-use in test and
+ * shrinks by one per test period that ends unused, between 1/32 of the
+ * memory and all but 1/32.  Where this departs from the paper, and why:
+ * new pages enter cold out of test (the fault's own reference is not a
+ * re-use; the first visit clears it and starts the test), a promoted page
+ * keeps its reference, and nothing enters hot just because memory is not
+ * yet full.  Hot pages are visited only when a promotion pushes them past
+ * their target, so a page the program keeps using is revoked far less
+ * often than by Clock's every turn: fewer minor faults, and fewer TLB
+ * flushes of the other CPUs (docs/design.md, "Two threads").
  *
  * A demanded page (a fault, a pin) never gives up while a frame can be
  * freed: after one turn, its turns revoke and evict a referenced page in
