@@ -6,7 +6,8 @@
  *    hot (plain Clock has no hot pages);
  *  - a hot set survives a scan four times as long as memory, which plain
  *    Clock loses;
- *  - UPAGER_ADV_COLD turns hot pages cold;
+ *  - UPAGER_ADV_DONTNEED takes hot pages out of the hot map, and
+ *    UPAGER_ADV_COLD turns hot pages cold;
  *  - skewed read-modify-writes from two threads keep every byte (checked
  *    against a copy in ordinary memory), promote and demote pages, and
  *    leave CLOCK-Pro's counts consistent (upager__clockpro_check()).
@@ -156,9 +157,22 @@ static void scan_resistance(bool plain)
 			        (unsigned long long)i, flags_of(p, b, i));
 		T_CHECK(hot >= (long)HOT, "hot pages: %ld", hot);
 
-		/* UPAGER_ADV_COLD: the hot set turns cold, references cleared. */
+		/* UPAGER_ADV_DONTNEED evicts hot pages: they leave the hot map. */
+		long before = hot;
+
+		T_RET(upager_advise(p, b, HOT / 2 * PAGE, UPAGER_ADV_DONTNEED), 0);
+		for (uint64_t i = 0; i < HOT / 2; i++)
+			T_CHECK(!(flags_of(p, b, i) & (PG_RESIDENT | PG_HOT)),
+			        "page %llu evicted, not hot (flags %#x)", (unsigned long long)i,
+			        flags_of(p, b, i));
+		check_state(p, &hot);
+		T_CHECK(hot == before - (long)HOT / 2, "hot pages after DONTNEED: %ld, expected %ld",
+		        hot, before - (long)HOT / 2);
+
+		/* UPAGER_ADV_COLD: the rest of the hot set turns cold, references
+		 * cleared. */
 		T_RET(upager_advise(p, b, HOT * PAGE, UPAGER_ADV_COLD), 0);
-		for (uint64_t i = 0; i < HOT; i++) {
+		for (uint64_t i = HOT / 2; i < HOT; i++) {
 			uint32_t f = flags_of(p, b, i);
 
 			T_CHECK((f & PG_RESIDENT) && !(f & (PG_HOT | PG_ACCESS)),
@@ -270,7 +284,7 @@ int main(void)
 	static const struct t_test tests[] = {
 		{ "a page refaulted in its test period comes back hot", test_refault_clockpro },
 		{ "plain Clock: no hot pages", test_refault_plain },
-		{ "hot pages survive a long scan; ADV_COLD cools them", test_scan_clockpro },
+		{ "hot pages survive a long scan; DONTNEED, ADV_COLD", test_scan_clockpro },
 		{ "plain Clock loses them to the scan", test_scan_plain },
 		{ "two threads of read-modify-writes keep every byte", test_threads_data },
 		{ NULL, NULL },
