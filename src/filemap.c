@@ -25,9 +25,30 @@
 #include <linux/falloc.h>
 #include <sys/mman.h>
 
-/* Discard a failed or abandoned run: pages [idx, idx+n) hold frames but
- * are not resident yet. */
-static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unlock_first)
+/*
+ * The pages of a run: [idx, idx + n) less its holes, resident pages it
+ * passes over (scratch runs only: readahead.c's gaps).  Bit k of @holes
+ * set: page idx + k is not the run's (not locked, no frame, not read).
+ */
+#define RUN_HOLE_WORDS ((UPAGER_MAX_READAHEAD + 1 + 63) / 64)
+
+static inline bool in_run(const uint64_t *holes, unsigned k)
+{
+	return k / 64 >= RUN_HOLE_WORDS || !(holes[k / 64] >> (k % 64) & 1);
+}
+
+/* Unlock the run's pages from @first on (below n). */
+static void unlock_from(struct upager_region *r, uint64_t idx, unsigned first, unsigned n,
+                        const uint64_t *holes)
+{
+	for (unsigned k = first; k < n; k++)
+		if (in_run(holes, k))
+			upager__page_unlock(&r->pages[idx + k]);
+}
+
+/* Discard a failed or abandoned run: its pages hold frames but are not
+ * resident yet.  Page @idx stays locked (the caller's). */
+static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, const uint64_t *holes)
 {
 	struct upager *p = r->pager;
 
@@ -35,13 +56,14 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
 		struct upager_page *pg = &r->pages[idx + k];
 		off_t off = (off_t)(r->memfd_offset + ((idx + k) << r->page_shift));
 
+		if (!in_run(holes, k))
+			continue;
 		fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
 		          (off_t)r->page_size);
 		upager__frame_free(p, pg->frame, r->units);
 		page_clear(pg, PG_HOT); /* admitted hot, never resident */
-		if (k > 0 || unlock_first)
-			upager__page_unlock(pg);
 	}
+	unlock_from(r, idx, 1, n, holes);
 }
 
 /**
@@ -70,13 +92,19 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, bool unl
  * evictions as it was before the page's frame was sought.
  *
  * Read-ahead pages are taken only if free of locks and not resident, and
- * stop at the first page that comes from another source.  In the scratch
- * file, each run of slots that follow one another is one read of the
- * run's submission, UPAGER_IO_BATCH reads at most.  @idx stays
- * locked; read-ahead pages are unlocked on return.
+ * stop at the first page that comes from another source.  A run of the
+ * scratch file passes over resident pages (UPAGER_RA_GAP in a row at
+ * most; they are the run's holes: not locked, not read, their access left
+ * as it is), so that a scan over data partly in memory (pages kept from
+ * random rewrites) reads a window's pages in one submission, not a run per
+ * gap.  In the scratch file, each run of slots that follow one another
+ * (and of pages without a hole between) is one read of the run's
+ * submission, UPAGER_IO_BATCH reads at most.  @idx stays locked;
+ * read-ahead pages are unlocked on return.
  *
- * Return: pages made resident (>= 1), or a negative errno (-ENOMEM: no
- * frame could be had; -EIO etc.: the read failed; @idx not resident).
+ * Return: the pages the run spans from @idx (>= 1; the holes included),
+ * or a negative errno (-ENOMEM: no frame could be had; -EIO etc.: the
+ * read failed; @idx not resident).
  */
 int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pages,
                            uint32_t access, bool demand, bool *read)
@@ -84,7 +112,8 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	struct upager *p = r->pager;
 	uint32_t f0 = page_flags(&r->pages[idx]);
 	bool backed = f0 & PG_BACKED;
-	unsigned n = 1, k, pieces = 1;
+	unsigned n = 1, k, pieces = 1, taken = 1, gap = 0;
+	uint64_t holes[RUN_HOLE_WORDS] = { 0 };
 	struct io_req req[UPAGER_IO_BATCH];
 	uint64_t max_run = (64u << 20) >> r->page_shift; /* bytes per request cap */
 	int rc;
@@ -107,6 +136,15 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		struct upager_page *pg = &r->pages[idx + k];
 		uint32_t f = page_flags(pg);
 
+		/* A scratch run passes over resident pages (UPAGER_RA_GAP in
+		 * a row at most): a scan over data partly in memory reads
+		 * all the window's pieces in one submission. */
+		if ((f & PG_RESIDENT) && backed && k / 64 < RUN_HOLE_WORDS &&
+		    gap < UPAGER_RA_GAP) {
+			holes[k / 64] |= 1ull << (k % 64);
+			gap++;
+			continue;
+		}
 		if ((f & PG_RESIDENT) || ((f & PG_BACKED) != 0) != backed)
 			break;
 		if (!upager__page_trylock(pg))
@@ -115,36 +153,46 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			upager__page_unlock(pg);
 			break;
 		}
-		/* Scratch pages whose slots lie apart take a read each. */
-		if (backed && !upager__slot_follows(r, idx + k - 1, idx + k) &&
+		/* Scratch pages whose slots lie apart, or after a hole, take a
+		 * read each. */
+		if (backed && (gap || !upager__slot_follows(r, idx + k - 1, idx + k)) &&
 		    ++pieces > UPAGER_IO_BATCH) {
 			upager__page_unlock(pg);
 			break;
 		}
-		n++;
+		gap = 0;
+		taken++;
+		n = k + 1; /* trailing holes are not the run's */
 	}
 	/* Frames: the demanded page must get one; read-ahead ones may not. */
 	for (k = 0; k < n; k++) {
 		uint32_t age = upager__workingset_age(p), fi;
 
+		if (!in_run(holes, k))
+			continue;
 		if (upager__frame_alloc(p, frame_owner(r, idx + k), r->units, &fi,
 		                        k == 0 && demand) != 0) {
 			if (k == 0) {
-				for (unsigned j = 1; j < n; j++)
-					upager__page_unlock(&r->pages[idx + j]);
+				unlock_from(r, idx, 1, n, holes);
 				return -ENOMEM;
 			}
-			for (unsigned j = k; j < n; j++)
-				upager__page_unlock(&r->pages[idx + j]);
+			unlock_from(r, idx, k, n, holes);
+			/* The run ends at its last page with a frame. */
+			while (!in_run(holes, k - 1))
+				k--;
 			n = k;
 			break;
 		}
 		upager__clock_admit(p, r, &r->pages[idx + k], age);
 		r->pages[idx + k].frame = fi;
 	}
+	taken = 0;
+	for (k = 0; k < n; k++)
+		taken += in_run(holes, k);
 
 	if (r->kind == REGION_ANON && !backed) {
-		/* Never written: the memfd hole already reads as zero. */
+		/* Never written: the memfd hole already reads as zero.  (No
+		 * holes: only scratch runs have them.) */
 		STAT_ADD(p, pgzerofill, n);
 		if (read)
 			*read = false;
@@ -155,14 +203,21 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		unsigned np = 1;
 
 		upager__page_source(r, idx, false, &req[0]);
+		req[0].moff = (off_t)(r->memfd_offset + (idx << r->page_shift));
 		if (n > 1 && backed) {
-			/* Scratch: a piece per run of slots that follow. */
+			/* Scratch: a piece per run of slots that follow, each
+			 * into its pages' frames. */
 			for (k = 1; k < n; k++) {
-				if (upager__slot_follows(r, idx + k - 1, idx + k)) {
+				if (!in_run(holes, k))
+					continue;
+				if (in_run(holes, k - 1) &&
+				    upager__slot_follows(r, idx + k - 1, idx + k)) {
 					req[np - 1].len += r->page_size;
 					continue;
 				}
-				upager__page_source(r, idx + k, false, &req[np++]);
+				upager__page_source(r, idx + k, false, &req[np]);
+				req[np++].moff =
+				        (off_t)(r->memfd_offset + ((idx + k) << r->page_shift));
 			}
 		} else if (n > 1) {
 			uint64_t off = idx << r->page_shift;
@@ -177,34 +232,35 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 				req[0].alt_fd = r->fd;
 			}
 		}
-		rc = upager__io_read_frames(p, req, np,
-		                            (off_t)(r->memfd_offset + (idx << r->page_shift)),
-		                            &got);
+		rc = upager__io_read_frames(p, req, np, &got);
 		if (rc < 0) {
 			STAT_INC(p, io_errors);
-			drop_run(r, idx, n, false);
+			drop_run(r, idx, n, holes);
 			return rc;
 		}
 		/* Pages past the end of the file got no byte: zero-filled. */
 		with_bytes = (got + r->page_size - 1) >> r->page_shift;
-		if (with_bytes > n)
-			with_bytes = n;
+		if (with_bytes > taken)
+			with_bytes = taken;
 		STAT_ADD(p, pgpgin, with_bytes);
-		if (with_bytes < n)
-			STAT_ADD(p, pgzerofill, n - with_bytes);
+		if (with_bytes < taken)
+			STAT_ADD(p, pgzerofill, taken - with_bytes);
 		if (read)
 			*read = with_bytes > 0;
 	}
 	for (k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
+
+		if (!in_run(holes, k))
+			continue;
 		page_clear(pg, PG_DIRTIED | PG_WRITTEN); /* a new residency */
 		page_set(pg, PG_RESIDENT | (k ? PG_READAHEAD : 0));
 		if (page_flags(pg) & PG_HOT)
 			upager__frame_heat(p, pg->frame, r->units);
 	}
-	upager__stat_resident(p, n, r->units);
-	if (n > 1)
-		STAT_ADD(p, readahead, n - 1);
+	upager__stat_resident(p, taken, r->units);
+	if (taken > 1)
+		STAT_ADD(p, readahead, taken - 1);
 	atomic_store_explicit(&r->ra_next, idx + n, memory_order_relaxed);
 
 	if (access) {
@@ -220,15 +276,32 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		 * seen (as a predicted page-in: fault.c), so a page of the run
 		 * that is never written is written back once, as zeros.
 		 */
-		uint64_t mark = demand ? idx + 1 : idx;
+		unsigned m = 0; /* the marker, idx + m: a page of the run */
 		bool zero = r->kind == REGION_ANON && !backed;
 		uint32_t run_access = zero && (access & PG_WRITE) ? PG_READ | PG_WRITE : PG_READ;
+
+		if (demand)
+			for (m = 1; m < n && !in_run(holes, m); m++)
+				;
+		uint64_t mark = idx + m;
 
 		rc = 0;
 		if (demand)
 			rc = upager__grant_access(r, idx, 1, access);
+		/* The run's pages after the marker, a grant per stretch between
+		 * holes (only scratch runs have holes, and they are never
+		 * zero-filled: PG_READ). */
+		for (k = m + 1; rc == 0 && k < n;) {
+			unsigned end = k;
+
+			while (end < n && in_run(holes, end))
+				end++;
+			if (end > k)
+				upager__grant_access(r, idx + k, end - k, run_access);
+			for (k = end; k < n && !in_run(holes, k); k++)
+				;
+		}
 		if (rc == 0 && n > 1 && mark + 1 < idx + n) {
-			upager__grant_access(r, mark + 1, idx + n - mark - 1, run_access);
 			/* Every page the grant made writable is dirty, even when
 			 * it failed part-way (a run over several chunks: the
 			 * flags say which pages it reached); a writable clean
@@ -245,14 +318,12 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		}
 		if (rc < 0) {
 			/* Resident but inaccessible: a later touch retries. */
-			for (k = 1; k < n; k++)
-				upager__page_unlock(&r->pages[idx + k]);
+			unlock_from(r, idx, 1, n, holes);
 			return rc;
 		}
-		if (n > 1 || !demand)
+		if (m < n && (n > 1 || !demand))
 			page_set(&r->pages[mark], PG_RA_MARK);
 	}
-	for (k = 1; k < n; k++)
-		upager__page_unlock(&r->pages[idx + k]);
+	unlock_from(r, idx, 1, n, holes);
 	return (int)n;
 }

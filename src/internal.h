@@ -712,7 +712,7 @@ UPAGER_HIDDEN int upager__io_init(struct upager *p);
 UPAGER_HIDDEN void upager__io_exit(struct upager *p);
 UPAGER_HIDDEN int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n);
 UPAGER_HIDDEN int upager__io_read_frames(struct upager *p, const struct io_req *pieces,
-                                         unsigned n, off_t moff, size_t *got);
+                                         unsigned n, size_t *got);
 
 /* scratch.c (layer 7 too) */
 UPAGER_HIDDEN uint64_t upager__slots_needed(uint64_t npages);

@@ -398,21 +398,23 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
 }
 
 /**
- * upager__io_read_frames() - read @n pieces into consecutive frames of the
- * memfd from @moff on, through the ring's bounce buffer.
+ * upager__io_read_frames() - read @n pieces into their frames of the
+ * memfd, through the ring's bounce buffer.
  * @p:      the pager.
  * @pieces: what to read, in order: ->fd, ->alt_fd (see struct io_req),
- *          ->off and ->len (bytes) of each; every piece but the last a
+ *          ->off and ->len (bytes) of each, and ->moff, bytes into the
+ *          pager's memfd of the piece's frames; every piece but the last a
  *          whole number of pages.  Read, not changed.
  * @n:      how many, at most UPAGER_IO_BATCH.
- * @moff:   bytes into the pager's memfd of the first piece's frames.
  * @got:    out, on success: bytes read from the files; fewer than asked
  *          when the last piece met end of file (the bytes after it are
  *          zeros, or the memfd's hole).
  *
  * The pieces fill the bounce buffer in turn and go as one io_uring
  * submission per buffer: a run of pages whose scratch slots lie apart
- * (scratch.c) is read by several requests in flight at once.  Reading
+ * (scratch.c), or that passes over resident pages, is read by several
+ * requests in flight at once.  Each buffer's bytes go to the memfd with a
+ * write per stretch of pieces whose frames follow one another.  Reading
  * into a reused buffer and then writing it into the memfd costs a second
  * copy, but no mapping of the frames ever exists but the app view's (see
  * upager__io_write_frames), and a mapping would cost a page fault per
@@ -424,7 +426,7 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
  *
  * Return: 0, or a negative errno from a read or the memfd write.
  */
-int upager__io_read_frames(struct upager *p, const struct io_req *pieces, unsigned n, off_t moff,
+int upager__io_read_frames(struct upager *p, const struct io_req *pieces, unsigned n,
                            size_t *got)
 {
 	struct upager_ring *ring = ring_get_wait(p);
@@ -446,7 +448,8 @@ int upager__io_read_frames(struct upager *p, const struct io_req *pieces, unsign
 				len = p->bounce_len - used;
 			q[nq++] = (struct io_req){ .fd = c->fd, .alt_fd = c->alt_fd, .write = false,
 				                   .buf = (char *)ring->bounce + used, .len = len,
-				                   .off = c->off + (off_t)pdone };
+				                   .off = c->off + (off_t)pdone,
+				                   .moff = c->moff + (off_t)pdone };
 			used += len;
 			pdone += len;
 			if (pdone == c->len) {
@@ -458,16 +461,17 @@ int upager__io_read_frames(struct upager *p, const struct io_req *pieces, unsign
 		rc = first_error(q, nq);
 		for (unsigned k = 0; k < nq && !rc; k++)
 			*got += q[k].got;
-		for (size_t w = 0; !rc && w < used;) {
-			ssize_t m = pwrite(p->memfd, (char *)ring->bounce + w, used - w, moff + (off_t)w);
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0)
-				rc = m < 0 ? -errno : -EIO;
-			else
-				w += (size_t)m;
+		/* Into the frames: a pwrite(2) of the memfd per run of
+		 * requests that follow each other there. */
+		for (unsigned k = 0, m; k < nq && !rc; k += m) {
+			struct io_req c = { .fd = p->memfd, .alt_fd = -1, .internal = true,
+				            .write = true, .buf = q[k].buf, .off = q[k].moff };
+
+			m = run_length(q, k, nq, true);
+			c.len = (size_t)((char *)q[k + m - 1].buf + q[k + m - 1].len -
+			                 (char *)q[k].buf);
+			rc = io_finish_sync(&c, 0);
 		}
-		moff += (off_t)used;
 	}
 	ring_put(p, ring);
 	return rc;

@@ -2,7 +2,8 @@
  * test_scratch.c - the slots of the scratch file (src/scratch.c): a page's
  * first write-back takes its home slot, each rewrite a new slot and frees
  * the old, rewrites take consecutive slots from the cursor, read-ahead
- * across pages whose slots lie apart reads every byte right, no two pages
+ * across pages whose slots lie apart, and over resident pages, reads every
+ * byte right, no two pages
  * ever share a slot, the file never takes more disk than the region's
  * slots, and unmapping gives the disk back.
  *
@@ -313,10 +314,64 @@ static void test_scan_past_resident(void)
 	free(ref);
 }
 
+/*
+ * One read-ahead run passes over resident pages (filemap.c): with every
+ * 8th page resident and the region advised sequential (the full window at
+ * the first fault), one major fault reads the pages of many gaps, not the
+ * 7 up to the first resident page.  The pages in between keep their
+ * state, and every byte is right.
+ */
+static void test_run_over_gaps(void)
+{
+	const size_t ps = 4 * KiB, npages = 512, len = npages * ps;
+	struct upager_config c = t_config(ps, 16 * MiB); /* room for all */
+	unsigned char *ref = malloc(len);
+	struct upager_stats st0, st1;
+	upager_t *p;
+	unsigned char *m;
+	volatile unsigned char sink = 0;
+	size_t resident = 0;
+
+	c.readahead = 256; /* the window: 256 pages, 32 gaps */
+	p = t_create(&c);
+	m = upager_alloc(p, len);
+
+	T_REQUIRE(ref && m, "upager_alloc: %s", strerror(errno));
+	t_fill(ref, len, 0x5a, 0);
+	for (size_t i = 0; i < len; i += 8)
+		memcpy(m + i, ref + i, 8);
+	T_RET(upager_advise(p, m, len, UPAGER_ADV_DONTNEED), 0); /* all written */
+	for (size_t i = 0; i < npages; i += 8)
+		sink += m[i * ps + 1]; /* every 8th page resident again */
+	T_RET(upager_advise(p, m, len, UPAGER_ADV_SEQUENTIAL), 0);
+	t_stats(p, &st0);
+	sink += m[1 * ps + 1]; /* page 1: one major fault */
+	t_stats(p, &st1);
+	T_EQ(st1.pgmajfault - st0.pgmajfault, 1);
+	for (size_t i = 1; i < npages; i++)
+		if (upager__page_state(p, m + i * ps) & UPAGER_PAGE_RESIDENT)
+			resident++;
+		else
+			break;
+	/* 8 gaps at least: before runs passed over resident pages, 7 pages
+	 * (1..7) and then the resident page 8. */
+	T_CHECK(resident >= 8 * 8, "pages 1..%zu resident after one fault (want >= 64)",
+	        resident);
+	T_CHECK(st1.pgpgin - st0.pgpgin >= 7 * 8, "pages read by the fault: %llu",
+	        (unsigned long long)(st1.pgpgin - st0.pgpgin));
+	T_VERIFIED(t_verify_mem(m, ref, len, 0, "run over gaps"));
+	T_RET(upager_destroy(p), 0);
+	t_summary("one fault read %llu pages over the gaps: pages 1..%zu resident",
+	          (unsigned long long)(st1.pgpgin - st0.pgpgin), resident);
+	(void)sink;
+	free(ref);
+}
+
 int main(void)
 {
 	static const struct t_test tests[] = {
 		{ "rewrites move to new slots, batches in runs", test_rewrites },
+		{ "one read-ahead run passes over resident pages", test_run_over_gaps },
 		{ "Clock write-back of random read-modify-writes", test_clock_rewrites },
 		{ "a region of 3 pages has 4 slots", test_small_region },
 		{ "a scan goes on past resident pages", test_scan_past_resident },
