@@ -10,12 +10,12 @@
  *
  * Owns: the page-in of a run (frames, the read, the resident bit, the
  * first access), and what it counts: pages read (pgpgin) or zero-filled
- * without reading a byte (pgzerofill), refaults (through vmscan.c's
+ * without reading a byte (pgzerofill), refaults (through clockpro.c's
  * admission, which asks workingset.c).
- * Calls: vmscan.c (frames, admission hot or cold, granting access),
- * writeback.c (where a page's bytes come from), io.c, scratch.c (which
- * slots follow), mprotect.c, frame.c (the hot map), workingset.c (the
- * clock of evictions), page.c, stats.c.
+ * Calls: vmscan.c (frames, granting access), clockpro.c (admission hot or
+ * cold), writeback.c (where a page's bytes come from), io.c, scratch.c
+ * (which slots follow), mprotect.c, frame.c (the hot map), workingset.c
+ * (the clock of evictions), page.c, stats.c.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -112,7 +112,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 	struct upager *p = r->pager;
 	uint32_t f0 = page_flags(&r->pages[idx]);
 	bool backed = f0 & PG_BACKED;
-	unsigned n = 1, k, pieces = 1, taken = 1, gap = 0;
+	unsigned n = 1, k, pieces = 1, taken = 0, gap = 0;
 	uint64_t holes[RUN_HOLE_WORDS] = { 0 };
 	struct io_req req[UPAGER_IO_BATCH];
 	uint64_t max_run = (64u << 20) >> r->page_shift; /* bytes per request cap */
@@ -161,7 +161,6 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 			break;
 		}
 		gap = 0;
-		taken++;
 		n = k + 1; /* trailing holes are not the run's */
 	}
 	/* Frames: the demanded page must get one; read-ahead ones may not. */
@@ -186,7 +185,6 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 		upager__clock_admit(p, r, &r->pages[idx + k], age);
 		r->pages[idx + k].frame = fi;
 	}
-	taken = 0;
 	for (k = 0; k < n; k++)
 		taken += in_run(holes, k);
 

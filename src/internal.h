@@ -23,6 +23,8 @@
  *    5  frame.c                     the frame table: free slots and free
  *                                   units of the budget (no policy)
  *    6  mprotect.c                  protection changes, the punch (mechanism)
+ *       clockpro.c                  CLOCK-Pro's state: hot and cold pages,
+ *                                   test periods, m_c
  *    7  io.c                        io_uring rings and bounce buffers
  *       scratch.c                   slots of the scratch file (after Linux
  *                                   mm/swapfile.c)
@@ -706,6 +708,15 @@ UPAGER_HIDDEN void upager__populate_write(struct upager_region *r, uint64_t idx,
 UPAGER_HIDDEN void upager__evict_locked(struct upager_region *r, uint64_t idx);
 UPAGER_HIDDEN void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n);
 
+/* clockpro.c (layer 6 too) */
+UPAGER_HIDDEN enum clock_mode upager__clock_mode(struct upager *p, bool urgent);
+UPAGER_HIDDEN void upager__clock_admit(struct upager *p, struct upager_region *r,
+                                       struct upager_page *pg, uint32_t age);
+UPAGER_HIDDEN void upager__clock_evicted(struct upager *p, struct upager_region *r,
+                                         struct upager_page *pg);
+UPAGER_HIDDEN void upager__clock_promote_locked(struct upager_region *r, struct upager_page *pg);
+UPAGER_HIDDEN void upager__clock_demote_locked(struct upager_region *r, struct upager_page *pg);
+
 /* ==== layer 7: io.c ======================================================= */
 
 UPAGER_HIDDEN int upager__io_init(struct upager *p);
@@ -741,8 +752,6 @@ UPAGER_HIDDEN int upager__frame_alloc(struct upager *p, uint64_t owner, uint32_t
 UPAGER_HIDDEN int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n,
                                        uint32_t access);
 UPAGER_HIDDEN bool upager__deactivate_some(struct upager *p, unsigned want);
-UPAGER_HIDDEN void upager__clock_admit(struct upager *p, struct upager_region *r,
-                                       struct upager_page *pg, uint32_t age);
 UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t first,
                                             uint64_t last);
 

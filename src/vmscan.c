@@ -8,14 +8,13 @@
  * form with a thread that holds one and waits for a frame), the release
  * event's futex, system calls, and the caller's stack.  No malloc.
  *
- * Owns: the Clock hand and its policy (CLOCK-Pro's hot and test states,
- * m_c), frame allocation for a page (upager__frame_alloc), admission of a
- * page being paged in (upager__clock_admit), and granting access within
- * the VMA budget (upager__grant_access).
+ * Owns: the Clock hand and its visits, frame allocation for a page
+ * (upager__frame_alloc), and granting access within the VMA budget
+ * (upager__grant_access).
  * Calls: writeback.c (batches of dirty pages), mprotect.c (protection
- * changes, the punch), frame.c (free slots and units, the hot map),
- * region.c (the region of a frame), workingset.c (shadows of evicted
- * pages, refault distances), page.c, stats.c, inject.c.
+ * changes, the punch), clockpro.c (the mode, promotion and demotion,
+ * shadows of evicted pages), frame.c (free slots and units, the hot map),
+ * region.c (the region of a frame), page.c, stats.c, inject.c.
  *
  * Memory is a budget of units (system pages, frame.c): a resident page
  * owns its region's r->units of them and one slot of the frame table, so
@@ -38,46 +37,16 @@
  *                                 (frees its memory), take its units and,
  *                                 if they complete the page's, its frame
  *
- * Every page the hand evicts leaves a shadow (workingset.c), so that its
- * refault, if it comes, is recognised; flushes that evict at the
- * program's request (writeback.c) leave none.
+ * Every page the hand evicts leaves a shadow (workingset.c, through
+ * clockpro.c), so that its refault, if it comes, is recognised; flushes
+ * that evict at the program's request (writeback.c) leave none.
  *
- * CLOCK-Pro (S. Jiang, F. Chen and X. Zhang, "CLOCK-Pro: An Effective
- * Improvement of the CLOCK Replacement", USENIX ATC 2005; NetBSD's
- * uvm_pdpolicy_clockpro.c is another kernel's version) is the default
- * policy; bench/'s simulator chose it (docs/design.md, "Replacement
- * policy").  Pages are hot (PG_HOT) or cold; a cold page may be in its
- * test period (PG_TEST).  The paper's three hands become one, the shared
- * hand above, whose visit depends on the mode (page.c):
- *
- *   CLOCK_PRO      hot pages hold at most memory - m_c: the hand passes
- *                  over them (the hot map, frame.c, skips 64 slots a
- *                  word) and visits only cold pages (HAND_cold):
- *                    referenced, in test    -> promoted to hot, m_c + 1
- *                    referenced, not in test -> reference cleared, test
- *                                              starts
- *                    unreferenced           -> evicted as above; in test,
- *                                              its shadow stays in test
- *   CLOCK_PRO_HOT  more hot pages than that: hot pages are visited too
- *                  (HAND_hot): a referenced one loses its reference, an
- *                  unreferenced one is demoted to cold
- *   CLOCK_PLAIN    the urgent turn (every page is a victim), the VMA
- *                  budget's clearing, and UPAGER_CLOCK=clock
- *
- * HAND_test's work is the refault distance: an evicted page stays in its
- * test period while fewer pages than the memory holds have been evicted
- * since (the paper bounds its non-resident pages by the memory), so a page
- * that comes back within that distance enters hot (upager__clock_admit()).
- * m_c, the cold pages' target, grows by one page per re-use in test and
- * shrinks by one per test period that ends unused, between 1/32 of the
- * memory and all but 1/32.  Where this departs from the paper, and why:
- * new pages enter cold out of test (the fault's own reference is not a
- * re-use; the first visit clears it and starts the test), a promoted page
- * keeps its reference, and nothing enters hot just because memory is not
- * yet full.  Hot pages are visited only when a promotion pushes them past
- * their target, so a page the program keeps using is revoked far less
- * often than by Clock's every turn: fewer minor faults, and fewer TLB
- * flushes of the other CPUs (docs/design.md, "Two threads").
+ * CLOCK-Pro is the default policy (clockpro.c has it: hot and cold pages,
+ * test periods, m_c).  The hand's visit depends on the mode
+ * (upager__clock_mode()): while hot pages fit their target it passes over
+ * them, a word of the hot map (frame.c) at a time, and works on cold pages
+ * only; past the target it visits hot pages too; the urgent turn, the VMA
+ * budget's clearing and UPAGER_CLOCK=clock are plain Clock.
  *
  * A demanded page (a fault, a pin) never gives up while a frame can be
  * freed: after one turn, its turns revoke and evict a referenced page in
@@ -95,69 +64,10 @@
  */
 #include "internal.h"
 
-
-
-
-
-
-
-
 /* The Clock's action on a page the caller has locked. */
 static enum clock_action locked_action(struct upager_page *pg, enum clock_mode mode)
 {
 	return upager__clock_action(page_flags(pg) & ~(uint32_t)(PG_LOCKED | PG_WAITERS), mode);
-}
-
-/*
- * CLOCK-Pro's adaptation (Jiang, Chen and Zhang, section 3.2): m_c, the
- * cold pages' target, grows by a page when a cold page is re-used within
- * its test period (a larger cold allocation would have kept it) and
- * shrinks by one when a test period ends without re-use, within
- * [cold_min, cold_max].  @delta in units.
- */
-static void cold_adjust(struct upager *p, int64_t delta)
-{
-	int64_t t = atomic_load_explicit(&p->cold_target, memory_order_relaxed), n;
-
-	do {
-		n = t + delta;
-		if (n < p->cold_min)
-			n = p->cold_min;
-		if (n > p->cold_max)
-			n = p->cold_max;
-		if (n == t)
-			return;
-	} while (!atomic_compare_exchange_weak_explicit(&p->cold_target, &t, n,
-	                                                memory_order_relaxed,
-	                                                memory_order_relaxed));
-}
-
-/* How the hand looks at pages now: plain Clock for the urgent turn (every
- * page is a victim) and for pagers without CLOCK-Pro; CLOCK_PRO_HOT while
- * the hot pages hold more than memory minus m_c. */
-static enum clock_mode clock_mode(struct upager *p, bool urgent)
-{
-	if (urgent || !p->clockpro)
-		return CLOCK_PLAIN;
-	return atomic_load_explicit(&p->hot_units, memory_order_relaxed) >
-	                       (int64_t)p->nunits -
-	                               atomic_load_explicit(&p->cold_target, memory_order_relaxed)
-	               ? CLOCK_PRO_HOT
-	               : CLOCK_PRO;
-}
-
-/*
- * The Clock evicted page @pg of @r (locked, its frame gone): leave its
- * shadow (workingset.c).  A cold page evicted in its test period stays in
- * it, as CLOCK-Pro's non-resident cold page, for as long as its refault
- * distance stays within the memory (upager__clock_admit()).  m_c shrinks
- * now, as if the test ended unused; a refault within it gives that back.
- */
-static void leave_shadow(struct upager *p, struct upager_region *r, struct upager_page *pg)
-{
-	upager__workingset_eviction(p, pg);
-	if (page_flags(pg) & PG_TEST)
-		cold_adjust(p, -(int64_t)r->units);
 }
 
 /* The page a frame holds, if its region is still registered. */
@@ -335,12 +245,9 @@ bool upager__deactivate_some(struct upager *p, unsigned want)
 }
 
 /*
- * CLOCK-Pro: turn the page in slot @fi (owner @o) hot (@want
- * CLOCK_PROMOTE: a cold page referenced in its test period; m_c grows) or
- * cold (CLOCK_DEMOTE: an unreferenced hot page while there are too many;
- * it starts no test period).  Its reference is left as it is: a promoted
- * page keeps the access it had, so promotion costs no fault, and the
- * hand's next visit in CLOCK_PRO_HOT mode clears it.
+ * CLOCK-Pro: lock the page in slot @fi (owner @o) and, if @want
+ * (CLOCK_PROMOTE or CLOCK_DEMOTE) is still its action, turn it hot or
+ * cold (clockpro.c).
  * Return: true if done, false if the page was busy or changed.
  */
 static bool set_temperature(struct upager *p, uint32_t fi, uint64_t o, struct upager_region *r,
@@ -353,17 +260,10 @@ static bool set_temperature(struct upager *p, uint32_t fi, uint64_t o, struct up
 		upager__page_unlock(pg);
 		return false;
 	}
-	if (want == CLOCK_PROMOTE) {
-		page_clear(pg, PG_TEST);
-		page_set(pg, PG_HOT);
-		upager__frame_heat(p, fi, r->units);
-		cold_adjust(p, r->units);
-		STAT_INC(p, pgpromote);
-	} else {
-		page_clear(pg, PG_HOT | PG_TEST);
-		upager__frame_cool(p, fi, r->units);
-		STAT_INC(p, pgdemote);
-	}
+	if (want == CLOCK_PROMOTE)
+		upager__clock_promote_locked(r, pg);
+	else
+		upager__clock_demote_locked(r, pg);
 	upager__page_unlock(pg);
 	return true;
 }
@@ -458,7 +358,7 @@ static void wb_flush(struct upager *p, struct wb_batch *b, struct alloc *a)
 			upager__evict_locked(r, b->idxs[i]);
 			STAT_INC(p, writeback_evict);
 			gain(p, a, b->frames[i], r->units);
-			leave_shadow(p, r, pg);
+			upager__clock_evicted(p, r, pg);
 		} else if (a && b->results[i] != 0) {
 			a->stuck += r->units;
 		}
@@ -548,7 +448,7 @@ static void clock_visit(struct upager *p, uint32_t fi, struct alloc *a, bool urg
 			gain(p, a, (uint32_t)((fi + k) % p->nframes), r->units);
 		/* Their shadows take the frame fields: after the frames went. */
 		for (unsigned k = 0; k < n; k++)
-			leave_shadow(p, r, &r->pages[idx + k]);
+			upager__clock_evicted(p, r, &r->pages[idx + k]);
 		unlock_run(r, idx, n);
 		return;
 	}
@@ -591,7 +491,7 @@ static enum sweep_result clock_turn(struct upager *p, struct alloc *a, bool urge
 	a->stuck = 0;
 	b.n = 0;
 	for (size_t scanned = 0; scanned < p->nframes && !a->done;) {
-		enum clock_mode mode = clock_mode(p, urgent);
+		enum clock_mode mode = upager__clock_mode(p, urgent);
 		size_t passed = 1;
 		uint32_t fi = urgent               ? (uint32_t)((start + scanned) % p->nframes)
 		              : mode == CLOCK_PRO ? hand_advance_cold(p, &passed)
@@ -719,37 +619,6 @@ took:
 }
 
 /**
- * upager__clock_admit() - page @pg of @r (locked, not resident, its frame
- * just taken) is being paged in: consume its shadow and count the refault
- * (workingset.c, from @age, the clock of evictions read before the frame
- * was sought), and choose how it enters CLOCK-Pro.
- *
- * A page evicted in its test period whose refault distance is at most the
- * memory is CLOCK-Pro's non-resident cold page re-used within its test: it
- * enters hot, and m_c grows (by two pages: one undoes the shrink its
- * eviction made, leave_shadow()).  Every other page enters cold, out of
- * test: its first reference is the fault that brings it in, so the hand's
- * first visit only clears that reference and starts the test; a page
- * referenced again before the next visit turns hot.  (The paper's pages
- * enter cold in test, and hot while memory is not yet full; here memory
- * that fills with one scan would otherwise hold that scan as hot pages
- * until promotions elsewhere demote them, page by page.)
- */
-void upager__clock_admit(struct upager *p, struct upager_region *r, struct upager_page *pg,
-                         uint32_t age)
-{
-	bool in_test = page_flags(pg) & PG_TEST;
-	bool recent = upager__workingset_refault(p, pg, age);
-
-	page_clear(pg, PG_HOT | PG_TEST);
-	if (p->clockpro && recent && in_test) {
-		cold_adjust(p, 2 * (int64_t)r->units);
-		page_set(pg, PG_HOT);
-		STAT_INC(p, pgpromote);
-	}
-}
-
-/**
  * upager__grant_access() - make locked pages [@idx, @idx + @n) of @r
  * accessible (@access PG_READ or PG_READ | PG_WRITE) within the VMA
  * budget: when the grant would pass it, or the kernel's VMA limit refuses
@@ -802,11 +671,8 @@ long upager__deactivate_range(struct upager_region *r, uint64_t first, uint64_t 
 		pg = &r->pages[idx];
 		upager__page_lock(pg);
 		f = page_flags(pg);
-		if ((f & PG_RESIDENT) && pg->frame == fi && !page_pins(f) && (f & PG_HOT)) {
-			page_clear(pg, PG_HOT | PG_TEST);
-			upager__frame_cool(p, (uint32_t)fi, r->units);
-			STAT_INC(p, pgdemote);
-		}
+		if ((f & PG_RESIDENT) && pg->frame == fi && !page_pins(f) && (f & PG_HOT))
+			upager__clock_demote_locked(r, pg);
 		if ((f & PG_RESIDENT) && pg->frame == fi && (f & PG_ACCESS) && !page_pins(f)) {
 			if (upager__set_access(r, idx, 1, 0) != 0) {
 				upager__page_unlock(pg);
