@@ -122,6 +122,11 @@ void t_cleanup(void);
 
 /* Mappings (VMAs) of the process: lines of /proc/self/maps, or -1. */
 long t_count_maps(void);
+/* Mappings of this process marked MADV_DONTFORK (VmFlags "dc" in
+ * /proc/self/smaps): upager's own (app views, descriptors, the frame table,
+ * the rings), and none of the allocator's, whose count a sanitizer's
+ * allocator changes as it pleases; -1 if unreadable. */
+long t_count_maps_dontfork(void);
 
 /* vm.max_map_count, or the kernel's default 65530 if it cannot be read. */
 long t_max_map_count(void);

@@ -743,7 +743,13 @@ static void test_mmap_enomem(void)
 	m[0] = 1;
 	T_RET(upager_unmap(p, m), 0);
 	fds0 = count_dir("/proc/self/fd");
-	maps0 = (int)t_count_maps();
+	/* upager's own mappings, all MADV_DONTFORK.  The count of every
+	 * mapping also follows the allocator's: under ASan it moved by one
+	 * in either direction (178 -> 179, 180 -> 179) in 2 of about 30
+	 * runs, though every mmap of the loop fails and upager maps
+	 * nothing. */
+	maps0 = (int)t_count_maps_dontfork();
+	T_CHECK(maps0 > 0, "upager's mappings are seen (%d)", maps0);
 	upager__inject_io(UPAGER_OP_MMAP, 1, -ENOMEM, 1);
 	for (int i = 0; i < rounds; i++) {
 		T_FAILS(upager_map(p, fd, 0, 8 * PS, PROT_READ | PROT_WRITE, UPAGER_SHARED), ENOMEM);
@@ -753,7 +759,7 @@ static void test_mmap_enomem(void)
 	long fired = upager__inject_count();
 	upager__inject_clear();
 	fds1 = count_dir("/proc/self/fd");
-	maps1 = (int)t_count_maps();
+	maps1 = (int)t_count_maps_dontfork();
 	T_EQ(fds1, fds0);
 	T_EQ(maps1, maps0);
 	/* once: the first map fails, the next works */
@@ -768,7 +774,8 @@ static void test_mmap_enomem(void)
 	T_RET(upager_destroy(p), 0);
 	close(fd);
 	t_summary("mmap ENOMEM at map time x %d rounds (map SHARED, map PRIVATE, alloc): NULL "
-	          "+ ENOMEM, %ld injections, descriptors %d -> %d, mappings %d -> %d; the next "
+	          "+ ENOMEM, %ld injections, descriptors %d -> %d, upager's mappings %d -> %d; "
+	          "the next "
 	          "map works",
 	          rounds, fired, fds0, fds1, maps0, maps1);
 }
