@@ -7,7 +7,8 @@
  * holder only copies and does I/O, never waits for a page or a frame, so
  * the wait ends; API calls block signals and the pager's thread blocks all
  * of them, so a holder is never interrupted by a handler that touches
- * pages).  A ring that broke is used synchronously with pread(2)/pwrite(2).
+ * pages).  A ring that broke is used synchronously with pread(2)/pwrite(2),
+ * and so is a working one for a lone read (ring_run()).
  * liburing's submit and wait paths make system calls only; no allocation.
  * Rings are created and torn down in API context (upager__io_init/exit).
  *
@@ -280,11 +281,17 @@ static int first_error(const struct io_req *reqs, unsigned n)
 	return 0;
 }
 
-/* Carry out @n requests with @ring held: io_uring, or synchronously if the
- * ring is broken. */
+/*
+ * Carry out @n requests with @ring held: io_uring, or synchronously if the
+ * ring is broken.  A lone read is one pread(2) even on a working ring: a
+ * ring round trip for one request adds a submission and a completion to
+ * the same I/O (a major fault on a page-cache-hot file took 9.4-9.5 us
+ * against 10.2-10.4 us through the ring: docs/design.md, "Where a miss
+ * goes"), and a read in flight alone overlaps with nothing.
+ */
 static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *reqs, unsigned n)
 {
-	if (ring->ready) {
+	if (ring->ready && !(n == 1 && !reqs[0].write)) {
 		io_run_on(p, ring, reqs, n);
 		return;
 	}
@@ -419,7 +426,8 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
  * copy, but no mapping of the frames ever exists but the app view's (see
  * upager__io_write_frames), and a mapping would cost a page fault per
  * system page and its unmapping afterwards.  The file reads go through
- * io_uring (and the test injection); the memfd write is a memory copy.
+ * io_uring, a lone one through pread(2) (ring_run()), and the test
+ * injection either way; the memfd write is a memory copy.
  * Waits for a free ring.
  *
  * Async-signal-safe.
