@@ -8,7 +8,7 @@
  * atomics only.
  *
  * Owns: the injection points' state (errors, paused background write-back,
- * re-references).
+ * re-references, I/O forced through the ring).
  * Calls: nothing of upager's (the bottom layer).  The test hooks that
  * inspect a pager are in testhooks.c, at the top.
  *
@@ -84,6 +84,36 @@ void upager__inject_rereference(int on)
 bool upager__rereference_injected(void)
 {
 	return atomic_load_explicit(&rereference, memory_order_relaxed);
+}
+
+static _Atomic int ring_forced;
+
+void upager__io_force_ring(int on)
+{
+	atomic_store(&ring_forced, on != 0);
+}
+
+bool upager__io_ring_forced(void)
+{
+	return atomic_load_explicit(&ring_forced, memory_order_relaxed);
+}
+
+static _Atomic long ring_injected;
+
+long upager__inject_ring(unsigned op, long res)
+{
+	long hits = atomic_load(&inject_hits);
+	long out = upager__inject(op, res);
+
+	/* Fired (a short result may equal the real one: a read at EOF). */
+	if (atomic_load(&inject_hits) != hits)
+		atomic_fetch_add_explicit(&ring_injected, 1, memory_order_relaxed);
+	return out;
+}
+
+long upager__io_ring_injected(void)
+{
+	return atomic_load_explicit(&ring_injected, memory_order_relaxed);
 }
 
 static _Atomic int writeback_paused;

@@ -600,6 +600,8 @@ UPAGER_HIDDEN int upager__region_params_resolve(const struct upager *p,
 UPAGER_HIDDEN long upager__inject(unsigned op, long res);
 UPAGER_HIDDEN bool upager__writeback_paused(void);
 UPAGER_HIDDEN bool upager__rereference_injected(void);
+UPAGER_HIDDEN bool upager__io_ring_forced(void);
+UPAGER_HIDDEN long upager__inject_ring(unsigned op, long res);
 #else
 static inline long upager__inject(unsigned op, long res)
 {
@@ -613,6 +615,15 @@ static inline bool upager__writeback_paused(void)
 static inline bool upager__rereference_injected(void)
 {
 	return false;
+}
+static inline bool upager__io_ring_forced(void)
+{
+	return false;
+}
+static inline long upager__inject_ring(unsigned op, long res)
+{
+	(void)op;
+	return res;
 }
 #endif
 

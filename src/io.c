@@ -38,10 +38,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Rewrite the result of one completion if a test injection says so. */
-static long inject(bool write, long res)
+/* Rewrite the result of one transfer if a test injection says so; @ring:
+ * part of an io_uring request's completion (counted for the tests). */
+static long inject(bool write, long res, bool ring)
 {
-	return upager__inject(write ? UPAGER_IO_WRITE : UPAGER_IO_READ, res);
+	unsigned op = write ? UPAGER_IO_WRITE : UPAGER_IO_READ;
+
+	return ring ? upager__inject_ring(op, res) : upager__inject(op, res);
 }
 
 /* ---- rings ---------------------------------------------------------------- */
@@ -134,10 +137,12 @@ static void ring_put(struct upager *p, struct upager_ring *r)
 /* ---- one request, synchronously ------------------------------------------ */
 
 /*
- * Finish @req from byte @done on with pread/pwrite: the path for rings that
- * are all busy, for short transfers and for retries.
+ * Finish @req from byte @done on with pread/pwrite: the path for lone reads,
+ * buffered writes and broken rings, and for the short transfers and retries
+ * of ring requests (@ring: finishing an io_uring completion, which the test
+ * hooks count as the ring's).
  */
-static int io_finish_sync(struct io_req *req, size_t done)
+static int io_finish_sync(struct io_req *req, size_t done, bool ring)
 {
 	unsigned retries = 0;
 
@@ -151,7 +156,7 @@ static int io_finish_sync(struct io_req *req, size_t done)
 		if (n < 0)
 			n = -errno;
 		if (!req->internal)
-			n = inject(req->write, n);
+			n = inject(req->write, n, ring);
 		if (n == -EINTR || n == -EAGAIN || n == -ETIME) {
 			/* Transient (or a completion that never came): again,
 			 * but not for ever. */
@@ -178,9 +183,9 @@ static int io_finish_sync(struct io_req *req, size_t done)
 static int io_complete(struct io_req *req, long res)
 {
 	if (!req->internal)
-		res = inject(req->write, res);
+		res = inject(req->write, res, true);
 	if (res == -EINTR || res == -EAGAIN || res == -ETIME)
-		return io_finish_sync(req, 0); /* whole pages: redoing is safe */
+		return io_finish_sync(req, 0, true); /* whole pages: redoing is safe */
 	if (res < 0)
 		return (int)res;
 	if ((size_t)res < req->len) {
@@ -189,7 +194,7 @@ static int io_complete(struct io_req *req, long res)
 			req->got = 0;
 			return 0;
 		}
-		return io_finish_sync(req, (size_t)res);
+		return io_finish_sync(req, (size_t)res, true);
 	}
 	req->got = req->len;
 	return 0;
@@ -263,13 +268,13 @@ static void io_run_on(struct upager *p, struct upager_ring *ring, struct io_req 
 			ring->ready = io_uring_queue_init(p->io_depth, &ring->ring, 0) == 0;
 			for (i = 0; i < queued; i++)
 				if (reqs[base + i].fd >= 0)
-					reqs[base + i].res = io_finish_sync(&reqs[base + i], 0);
+					reqs[base + i].res = io_finish_sync(&reqs[base + i], 0, false);
 		}
 		for (i = 0; i < queued; i++)
 			if (reqs[base + i].fd < 0)
 				reqs[base + i].fd = -reqs[base + i].fd - 1;
 		for (i = queued; i < batch; i++)
-			reqs[base + i].res = io_finish_sync(&reqs[base + i], 0);
+			reqs[base + i].res = io_finish_sync(&reqs[base + i], 0, false);
 		base += batch;
 	}
 }
@@ -297,19 +302,23 @@ static int first_error(const struct io_req *reqs, unsigned n)
  */
 static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *reqs, unsigned n)
 {
-	bool sync = !ring->ready || (n == 1 && !reqs[0].write);
+	bool sync = true;
 
-	if (!sync) {
+	if (!ring->ready)
 		sync = true;
-		for (unsigned i = 0; i < n && sync; i++)
+	else if (upager__io_ring_forced()) /* tests: the ring's own paths */
+		sync = false;
+	else if (n == 1 && !reqs[0].write)
+		sync = true; /* a lone read */
+	else
+		for (unsigned i = 0; i < n && sync; i++) /* buffered writes */
 			sync = reqs[i].write && reqs[i].alt_fd < 0;
-	}
 	if (!sync) {
 		io_run_on(p, ring, reqs, n);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
-		reqs[i].res = io_finish_sync(&reqs[i], 0);
+		reqs[i].res = io_finish_sync(&reqs[i], 0, false);
 }
 
 /*
@@ -387,7 +396,7 @@ int upager__io_write_frames(struct upager *p, struct io_req *reqs, unsigned n)
 			m = run_length(reqs, k, i, true);
 			c.len = (size_t)((char *)reqs[k + m - 1].buf + reqs[k + m - 1].len -
 			                 (char *)reqs[k].buf);
-			err = io_finish_sync(&c, 0);
+			err = io_finish_sync(&c, 0, false);
 		}
 		if (err) { /* the memfd failed: nothing of the batch is written */
 			for (k = first; k < i; k++)
@@ -492,7 +501,7 @@ int upager__io_read_frames(struct upager *p, const struct io_req *pieces, unsign
 			m = run_length(q, k, nq, true);
 			c.len = (size_t)((char *)q[k + m - 1].buf + q[k + m - 1].len -
 			                 (char *)q[k].buf);
-			rc = io_finish_sync(&c, 0);
+			rc = io_finish_sync(&c, 0, false);
 		}
 	}
 	ring_put(p, ring);

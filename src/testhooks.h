@@ -48,6 +48,19 @@ long upager__inject_seen(void);
 void upager__pause_background_writeback(int pause);
 
 /*
+ * upager__io_force_ring() - with @on non-zero, every request goes through
+ * io_uring, also the lone reads and buffered writes that io.c otherwise
+ * does with pread(2) and pwrite(2), so that tests reach the ring's
+ * completion handling (errors, short transfers, lost completions) too.
+ */
+void upager__io_force_ring(int on);
+
+/* upager__io_ring_injected() - how many injections since the process
+ * started fired in the ring's completion handling (an io_uring completion,
+ * or the pread/pwrite that finishes a short or retried one). */
+long upager__io_ring_injected(void);
+
+/*
  * upager__page_state() - the state of the page at @addr of a region of
  * @pager: upager_residency() of that one page (UPAGER_PAGE_* bits of
  * upager.h), or -1 if @addr is in no region of @pager.

@@ -42,6 +42,11 @@
  *
  * Figures: per mode and persistence, the injection points swept, injections
  * that fired, SIGBUS raised, errors returned, and violations (must be 0).
+ * io.c does a lone read with pread(2) and buffered writes with pwrite(2),
+ * and io_uring serves the rest (read-ahead runs, O_DIRECT writes), so one
+ * scenario sends every request through the ring (upager__io_force_ring())
+ * and checks that every injection that fired fired in the ring's
+ * completion handling; each scenario prints how many did.
  * The soak tier (UPAGER_SOAK=1) adds a 64 KiB-page scenario and sweeps the
  * injection over reads only and over writes only as well.
  *
@@ -121,6 +126,7 @@ struct rmodel {
 struct report {
 	int reached_end;
 	long fired, seen, sigbus, errors, violations;
+	long ring_fired; /* of them, rewritten io_uring completions */
 	char first_violation[200];
 	char first_sigbus[64];
 };
@@ -426,6 +432,10 @@ struct scenario {
 	const char *name;
 	size_t ps;
 	int direct; /* UPAGER_DIRECT_IO for pager 1 */
+	int ring;   /* every request through io_uring (upager__io_force_ring):
+	               io.c does lone reads and buffered writes with
+	               pread/pwrite, so without it the ring's completion
+	               handling meets few of the injected results */
 };
 
 /* The files, made by the parent and reset before every run. */
@@ -637,6 +647,8 @@ static int child_run(void *arg)
 	run_script(a->sc, &A, &B, &P, &C, &p1, &p2);
 	struct rmodel *rs[4] = { &A, &B, &P, &C };
 	/* arm: every I/O from here on is counted */
+	long ring0 = upager__io_ring_injected();
+
 	g.injecting = 1;
 	if (a->nth)
 		upager__inject_io(a->ops, a->nth, mode_result[a->mode], a->persistent);
@@ -644,6 +656,7 @@ static int child_run(void *arg)
 		upager__inject_io(a->ops, LONG_MAX, -EIO, 0);
 	script_steps(&A, &B, &P, &C, p2, rs, 4);
 	g.rep.fired = upager__inject_count();
+	g.rep.ring_fired = upager__io_ring_injected() - ring0;
 	g.rep.seen = upager__inject_seen();
 	upager__inject_clear();
 	g.injecting = 0;
@@ -791,7 +804,7 @@ static int run_once(struct run_arg *a, struct report *rep, int *status)
 }
 
 struct cell {
-	long points, fired, unreached, sigbus, errors, violations, died;
+	long points, fired, ring_fired, unreached, sigbus, errors, violations, died;
 };
 
 static void sweep(const struct scenario *sc, unsigned ops, const char *opsname,
@@ -835,6 +848,7 @@ static void sweep(const struct scenario *sc, unsigned ops, const char *opsname,
 					continue;
 				}
 				c->fired += rep.fired > 0;
+				c->ring_fired += rep.ring_fired > 0;
 				c->sigbus += rep.sigbus;
 				c->errors += rep.errors;
 				c->violations += rep.violations;
@@ -878,19 +892,42 @@ static void report_cells(const char *what, struct cell cells[NMODES][2])
 	          what, pts, bus, errs, viol);
 }
 
+/* Runs that never reached their injection point, over all cells. */
+static long cells_unreached(struct cell cells[NMODES][2])
+{
+	long n = 0;
+
+	for (int m = 0; m < NMODES; m++)
+		for (int p = 0; p < 2; p++)
+			n += cells[m][p].unreached + cells[m][p].died;
+	return n;
+}
+
 static void sweep_scenario(const struct scenario *sc)
 {
 	struct cell cells[NMODES][2];
-	long points = 0;
+	long points = 0, ring_fired = 0;
 	double t0 = t_now();
 	char what[96];
 
 	memset(cells, 0, sizeof(cells));
+	upager__io_force_ring(sc->ring); /* the children inherit it */
 	sweep(sc, UPAGER_IO_READ | UPAGER_IO_WRITE, "reads and writes", cells, &points);
 	if (t_soak()) {
 		sweep(sc, UPAGER_IO_READ, "reads only", cells, &points);
 		sweep(sc, UPAGER_IO_WRITE, "writes only", cells, &points);
 	}
+	upager__io_force_ring(0);
+	for (int m = 0; m < NMODES; m++)
+		for (int p = 0; p < 2; p++)
+			ring_fired += cells[m][p].ring_fired;
+	if (sc->ring)
+		/* Every injection fires on a ring completion when every
+		 * request goes through the ring. */
+		T_CHECK(ring_fired == points - cells_unreached(cells),
+		        "%s: %ld of %ld injection runs fired on an io_uring completion", sc->name,
+		        ring_fired, points - cells_unreached(cells));
+	printf("  %s: %ld injection runs fired on an io_uring completion\n", sc->name, ring_fired);
 	snprintf(what, sizeof(what), "%s (%.1f s)", sc->name, t_now() - t0);
 	report_cells(what, cells);
 }
@@ -930,6 +967,14 @@ static void make_files(size_t ps)
 static void test_sweep_4k(void)
 {
 	static const struct scenario sc = { "4 KiB pages", 4096, 0 };
+	make_files(sc.ps);
+	sweep_scenario(&sc);
+}
+
+static void test_sweep_4k_ring(void)
+{
+	static const struct scenario sc = { "4 KiB pages, every request through io_uring", 4096, 0,
+		                            1 };
 	make_files(sc.ps);
 	sweep_scenario(&sc);
 }
@@ -1042,6 +1087,7 @@ int main(void)
 		{ "background write-back leaves failed pages to sync",
 		  test_background_leaves_errors },
 		{ "sweep, 4 KiB pages", test_sweep_4k },
+		{ "sweep, 4 KiB pages, every request through io_uring", test_sweep_4k_ring },
 		{ "sweep, 16 KiB pages, O_DIRECT", test_sweep_16k_direct },
 		{ "sweep, 64 KiB pages (soak)", test_sweep_64k },
 		{ NULL, NULL },
