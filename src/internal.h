@@ -595,37 +595,7 @@ UPAGER_HIDDEN int upager__region_params_resolve(const struct upager *p,
                                                 size_t size, struct region_settings *out);
 
 
-#include "testhooks.h"
-#ifdef UPAGER_TEST_HOOKS
-UPAGER_HIDDEN long upager__inject(unsigned op, long res);
-UPAGER_HIDDEN bool upager__writeback_paused(void);
-UPAGER_HIDDEN bool upager__rereference_injected(void);
-UPAGER_HIDDEN bool upager__io_ring_forced(void);
-UPAGER_HIDDEN long upager__inject_ring(unsigned op, long res);
-#else
-static inline long upager__inject(unsigned op, long res)
-{
-	(void)op;
-	return res;
-}
-static inline bool upager__writeback_paused(void)
-{
-	return false;
-}
-static inline bool upager__rereference_injected(void)
-{
-	return false;
-}
-static inline bool upager__io_ring_forced(void)
-{
-	return false;
-}
-static inline long upager__inject_ring(unsigned op, long res)
-{
-	(void)op;
-	return res;
-}
-#endif
+#include "inject.h"
 
 /* Tries of a request that failed with EINTR or EAGAIN before it fails. */
 #define UPAGER_IO_RETRIES 16u

@@ -288,9 +288,8 @@ static int first_error(const struct io_req *reqs, unsigned n)
 }
 
 /*
- * Carry out @n requests with @ring held: io_uring, or synchronously if the
- * ring is broken.  Two kinds go synchronously on a working ring too
- * (docs/design.md, "Where a miss goes"):
+ * Whether @n requests are better done with system calls than on a working
+ * ring.  Two kinds are (docs/design.md, "Where a miss goes"):
  * - a lone read, one pread(2): a ring round trip for one request adds a
  *   submission and a completion to the same I/O (a major fault on a
  *   page-cache-hot file took 9.4-9.5 us against 10.2-10.4 us through the
@@ -300,20 +299,23 @@ static int first_error(const struct io_req *reqs, unsigned n)
  *   and hands to an io-wq worker thread, a wake-up on the other CPU per
  *   write (hot update ran 5-10% faster without).
  */
+static bool better_sync(const struct io_req *reqs, unsigned n)
+{
+	if (upager__io_ring_forced()) /* tests: the ring's own paths */
+		return false;
+	if (n == 1 && !reqs[0].write)
+		return true; /* a lone read */
+	for (unsigned i = 0; i < n; i++)
+		if (!reqs[i].write || reqs[i].alt_fd >= 0)
+			return false;
+	return true; /* buffered writes */
+}
+
+/* Carry out @n requests with @ring held: io_uring, or synchronously if the
+ * ring is broken or better_sync() says so. */
 static void ring_run(struct upager *p, struct upager_ring *ring, struct io_req *reqs, unsigned n)
 {
-	bool sync = true;
-
-	if (!ring->ready)
-		sync = true;
-	else if (upager__io_ring_forced()) /* tests: the ring's own paths */
-		sync = false;
-	else if (n == 1 && !reqs[0].write)
-		sync = true; /* a lone read */
-	else
-		for (unsigned i = 0; i < n && sync; i++) /* buffered writes */
-			sync = reqs[i].write && reqs[i].alt_fd < 0;
-	if (!sync) {
+	if (ring->ready && !better_sync(reqs, n)) {
 		io_run_on(p, ring, reqs, n);
 		return;
 	}
