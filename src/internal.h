@@ -279,6 +279,8 @@ struct upager_region {
 	unsigned chunk_shift;      /* log2 of pages per chunk */
 	_Atomic int64_t vma_cost;  /* this region's share of the VMA budget
 	                              (mprotect.c) */
+	_Atomic uint32_t vma_lock; /* spin lock of the PG_VMA_W bits and the
+	                              count of their runs (mprotect.c) */
 	void *ticket;              /* libsigsegv dispatcher registration */
 	_Atomic int advice;        /* UPAGER_ADV_NORMAL/RANDOM/SEQUENTIAL */
 	_Atomic uint64_t ra_next;  /* page a sequential stream touches next */
@@ -682,6 +684,7 @@ UPAGER_HIDDEN void upager__region_guards_init(struct upager_region *r);
 UPAGER_HIDDEN int64_t upager__access_gain(struct upager_region *r, uint64_t idx, uint64_t n,
                                           uint32_t access);
 UPAGER_HIDDEN bool upager__access_over_budget(int64_t gained);
+UPAGER_HIDDEN unsigned upager__access_tidy(struct upager *p);
 UPAGER_HIDDEN int upager__set_access(struct upager_region *r, uint64_t idx, uint64_t n,
                                      uint32_t access);
 UPAGER_HIDDEN void upager__access_forget(struct upager_region *r);

@@ -26,7 +26,7 @@
  *    armed at the first grant in it: guards on all its pages, then one
  *    mprotect to PROT_READ.  In an armed chunk a page is inaccessible
  *    because of its guard, and its VMA is read-only (clean) or read-write
- *    (PG_VMA_W: dirty and referenced); granting read access to a clean page
+ *    (PG_VMA_W: dirty, or inaccessible and left so); granting read access to a clean page
  *    is one MADV_GUARD_REMOVE, revoking it one MADV_GUARD_INSTALL, and only
  *    write tracking still calls mprotect.  Chunks never granted stay
  *    PROT_NONE without page tables, so a 1 TiB region costs nothing until
@@ -36,9 +36,11 @@
  *
  * The VMA budget counts, process-wide: accessible pages of legacy chunks,
  * armed chunks (one each: an armed run next to an unarmed one costs a
- * VMA boundary), and pages of armed chunks whose VMA is read-write.
- * A revocation of such a page puts its VMA back to read-only, so clearing
- * references (vmscan.c) always relieves the budget.
+ * VMA boundary), and runs of pages of armed chunks whose VMA is
+ * read-write.  A revocation leaves a page's VMA read-write while the
+ * budget is less than half used ("Write tracking's VMAs" below), and puts
+ * it back to read-only beyond, so clearing references (vmscan.c) still
+ * relieves the budget when it must.
  *
  * The invariant of page states (design.md): the access recorded in the
  * flags is never lower than the real one.  A grant changes the VMA, then
@@ -54,6 +56,7 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -168,6 +171,91 @@ static uint32_t chunk_arm(struct upager_region *r, uint64_t c)
 	return result;
 }
 
+/*
+ * Write tracking's VMAs, and why a revocation leaves them alone.
+ *
+ * In an armed chunk a page's VMA must be read-only while the page is
+ * accessible and clean, and read-write while it is accessible and dirty;
+ * while the page is inaccessible its guard marker blocks every access, so
+ * its VMA may be either.  A revocation or an eviction therefore leaves
+ * the VMA as it is ("lazy"), and the next grant changes it only if it
+ * must: a page revoked dirty that a store brings back (every page-in of a
+ * read-modify-write, and the predicted page-ins of fault.c) finds its VMA
+ * still read-write and costs no mprotect at all, where it used to cost
+ * two (back to read-only at the revocation, read-write at the grant),
+ * each a VMA split or merge that takes the mmap lock for writing and
+ * flushes the other CPUs' TLBs.  Pages left read-write next to each other
+ * are one VMA, so a write-heavy working set converges to few VMAs.
+ *
+ * The budget then counts runs, not pages: one unit per run of PG_VMA_W
+ * pages (at most two VMA boundaries), kept exact under the region's
+ * vma_lock, which every change of PG_VMA_W takes.  Runs of pages that are
+ * no longer accessible or resident can only be found by their chunk, so
+ * under pressure (half of the budget used, the point where arming stops)
+ * a revocation goes back to read-only at once, and every change of a
+ * chunk's VMAs also turns the chunk's idle read-write pages (inaccessible,
+ * not locked by anyone) back to read-only: vma_tidy().  Clearing
+ * references (vmscan.c) then frees budget as it did before the lazy
+ * scheme, and a chunk holds no more runs than accessible dirty pages.
+ */
+
+/* The region's lock of PG_VMA_W and its run count: held for a few flag
+ * reads and writes, never over a system call or a wait; taken in signal
+ * context by threads whose other signals are blocked (design.md, "Signal
+ * context"), so no handler can interrupt its holder and take it again. */
+static void vma_lock(struct upager_region *r)
+{
+	unsigned spins = 0;
+
+	while (atomic_exchange_explicit(&r->vma_lock, 1, memory_order_acquire))
+		while (atomic_load_explicit(&r->vma_lock, memory_order_relaxed))
+			if (++spins % 64 == 0)
+				sched_yield(); /* its holder may be preempted */
+}
+
+static void vma_unlock(struct upager_region *r)
+{
+	atomic_store_explicit(&r->vma_lock, 0, memory_order_release);
+}
+
+static bool vma_w(struct upager_region *r, uint64_t i)
+{
+	return page_flags(&r->pages[i]) & PG_VMA_W;
+}
+
+/* How many runs of PG_VMA_W pages setting [@idx, @idx + @n) to @w adds
+ * (negative: removes).  Exact under vma_lock, an estimate without. */
+static int64_t w_runs_delta(struct upager_region *r, uint64_t idx, uint64_t n, bool w)
+{
+	bool left = idx > 0 && vma_w(r, idx - 1);
+	bool right = idx + n < r->npages && vma_w(r, idx + n);
+	bool prev = left;
+	int64_t before = 0, after;
+
+	for (uint64_t k = 0; k < n; k++) {
+		bool cur = vma_w(r, idx + k);
+		before += cur && !prev;
+		prev = cur;
+	}
+	before += right && !prev;
+	after = (w && !left) + (right && !w);
+	return after - before;
+}
+
+/* Where the lazy scheme stops: half of the budget, or less once the
+ * kernel refused a protection change (upager__access_tidy()). */
+static _Atomic int64_t lazy_limit = INT64_MAX;
+
+/* Is the budget short?  Then revocations and grants stop leaving idle
+ * pages read-write (above). */
+static bool vma_pressure(void)
+{
+	int64_t cost = atomic_load_explicit(&vma_cost, memory_order_relaxed);
+
+	return cost >= (int64_t)upager__vma_budget() / 2 ||
+	       cost >= atomic_load_explicit(&lazy_limit, memory_order_relaxed);
+}
+
 /* Pages [@idx, @idx + @n) of one chunk: what the change to @access costs
  * the VMA budget. */
 static int64_t chunk_gain(struct upager_region *r, uint32_t state, uint64_t idx, uint64_t n,
@@ -175,15 +263,18 @@ static int64_t chunk_gain(struct upager_region *r, uint32_t state, uint64_t idx,
 {
 	int64_t gained = 0;
 
-	if (state == CHUNK_NONE && access && r->chunks)
-		gained++; /* arming */
-	for (uint64_t k = 0; k < n; k++) {
-		uint32_t f = page_flags(&r->pages[idx + k]);
-		if (state == CHUNK_LEGACY || (state == CHUNK_NONE && !r->chunks))
+	if (state == CHUNK_LEGACY || (state == CHUNK_NONE && !r->chunks)) {
+		for (uint64_t k = 0; k < n; k++) {
+			uint32_t f = page_flags(&r->pages[idx + k]);
 			gained += (access != 0) - ((f & PG_ACCESS) != 0);
-		else
-			gained += ((access & PG_WRITE) != 0) - ((f & PG_VMA_W) != 0);
+		}
+		return gained;
 	}
+	if (state == CHUNK_NONE && access)
+		gained++; /* arming */
+	/* A revocation leaves the VMA as it is (below, "lazy"). */
+	if (access)
+		gained += w_runs_delta(r, idx, n, access & PG_WRITE);
 	return gained;
 }
 
@@ -248,23 +339,110 @@ static int set_access_mprotect(struct upager_region *r, uint64_t idx, uint64_t n
 	return 0;
 }
 
-/* Set PG_VMA_W on [@idx, @idx + @n) to @w; return the change in pages. */
-static int64_t flags_set_vma_w(struct upager_region *r, uint64_t idx, uint64_t n, bool w)
+/* Set PG_VMA_W on locked pages [@idx, @idx + @n) to @w (their VMA was
+ * just made so) and count the change in runs. */
+static void flags_set_vma_w(struct upager_region *r, uint64_t idx, uint64_t n, bool w)
 {
-	int64_t d = 0;
+	int64_t d;
 
+	vma_lock(r);
+	d = w_runs_delta(r, idx, n, w);
 	for (uint64_t k = 0; k < n; k++) {
 		struct upager_page *pg = &r->pages[idx + k];
-		bool was = page_flags(pg) & PG_VMA_W;
-		if (was == w)
-			continue;
 		if (w)
 			page_set(pg, PG_VMA_W);
 		else
 			page_clear(pg, PG_VMA_W);
-		d += w ? 1 : -1;
 	}
-	return d;
+	vma_unlock(r);
+	cost_add(r, d);
+}
+
+/*
+ * Under pressure: make the idle read-write pages of the chunk that holds
+ * page @idx read-only: those the flags call inaccessible, the caller's own
+ * ([@idx, @idx + @n), locked by the caller, in that chunk; @n may be 0)
+ * and any other that a try-lock gets (a busy page is skipped; the Clock's
+ * rule).  One mprotect per run.  A refusal of the kernel leaves the run
+ * counted.  Return: the runs made read-only.
+ */
+static unsigned vma_tidy(struct upager_region *r, uint64_t idx, uint64_t n)
+{
+	unsigned tidied = 0;
+	uint64_t first = idx >> r->chunk_shift << r->chunk_shift;
+	uint64_t end = first + ((uint64_t)1 << r->chunk_shift);
+	uint64_t taken[(GUARD_CHUNK_BYTES >> 12) / 64] = { 0 }; /* try-locked by us */
+	uint64_t k, run = 0;
+	bool in_run = false;
+
+	if (end > r->npages)
+		end = r->npages;
+	for (k = first; k <= end; k++) {
+		bool idle = false;
+
+		if (k < end) {
+			struct upager_page *pg = &r->pages[k];
+			uint32_t f = page_flags(pg);
+			bool mine = k >= idx && k < idx + n;
+
+			if ((f & PG_VMA_W) && !(f & PG_ACCESS) &&
+			    (mine || (!(f & PG_LOCKED) && upager__page_trylock(pg)))) {
+				if (!mine)
+					taken[(k - first) / 64] |= 1ull << ((k - first) % 64);
+				f = page_flags(pg);
+				idle = (f & PG_VMA_W) && !(f & PG_ACCESS);
+			}
+		}
+		if (idle && !in_run) {
+			run = k;
+			in_run = true;
+		} else if (!idle && in_run) {
+			in_run = false;
+			if (mprotect(page_addr(r, run), (k - run) << r->page_shift, PROT_READ) == 0) {
+				flags_set_vma_w(r, run, k - run, false);
+				tidied++;
+			}
+		}
+	}
+	for (k = first; k < end; k++)
+		if (taken[(k - first) / 64] & (1ull << ((k - first) % 64)))
+			upager__page_unlock(&r->pages[k]);
+	return tidied;
+}
+
+/**
+ * upager__access_tidy() - the kernel refused a protection change for lack
+ * of VMAs (the rest of the process uses more of vm.max_map_count than the
+ * budget assumes): stop the lazy scheme below half of what upager uses now,
+ * and make the idle read-write pages of every armed chunk of @p's regions
+ * read-only, pages that a revocation or an eviction left so and that the
+ * Clock no longer reaches.  Walks the chunk tables and the descriptors of
+ * armed chunks: for a last resort only.  Signal context (the regions stay
+ * while the caller holds the region gate or the pager's lock); try-locks
+ * only.
+ *
+ * Return: the runs made read-only (each freed up to two VMAs).
+ */
+unsigned upager__access_tidy(struct upager *p)
+{
+	int64_t half = atomic_load_explicit(&vma_cost, memory_order_relaxed) / 2;
+	int64_t lim = atomic_load_explicit(&lazy_limit, memory_order_relaxed);
+	unsigned tidied = 0;
+
+	while (half < lim && !atomic_compare_exchange_weak_explicit(
+	                             &lazy_limit, &lim, half, memory_order_relaxed,
+	                             memory_order_relaxed))
+		;
+	for (uint32_t id = 0; id < UPAGER_MAX_REGIONS; id++) {
+		struct upager_region *r = upager__region_get(id);
+
+		if (!r || r->pager != p || !r->chunks)
+			continue;
+		for (uint64_t c = 0; c << r->chunk_shift < r->npages; c++)
+			if (chunk_peek(r, c) == CHUNK_ARMED)
+				tidied += vma_tidy(r, c << r->chunk_shift, 0);
+	}
+	return tidied;
 }
 
 /* A run of an armed chunk: guard markers, and mprotect only where the
@@ -292,21 +470,24 @@ static int set_access_guarded(struct upager_region *r, uint64_t idx, uint64_t n,
 		if (any_acc && madvise(addr, len, MADV_GUARD_INSTALL) != 0)
 			return -errno;
 		flags_set_access(r, idx, n, 0);
-		/* Back to read-only, which frees its share of the budget; if
-		 * the kernel refuses, the page stays guarded and counted. */
-		if (any_w && mprotect(addr, len, PROT_READ) == 0)
-			cost_add(r, flags_set_vma_w(r, idx, n, false));
+		/* The VMA stays read-write unless the budget is short (the
+		 * lazy scheme, above). */
+		if (any_w && vma_pressure())
+			vma_tidy(r, idx, n);
 		return 0;
 	}
 	bool w = access & PG_WRITE;
 	if (w ? any_ro : any_w) {
 		if (mprotect(addr, len, w ? PROT_READ | PROT_WRITE : PROT_READ) != 0)
 			return -errno;
-		cost_add(r, flags_set_vma_w(r, idx, n, w));
+		flags_set_vma_w(r, idx, n, w);
 	}
 	if (any_none && madvise(addr, len, MADV_GUARD_REMOVE) != 0)
 		return -errno;
 	flags_set_access(r, idx, n, access);
+	/* Our pages are accessible now: the tidy leaves them. */
+	if ((w ? any_ro : any_w) && vma_pressure())
+		vma_tidy(r, idx, n);
 	return 0;
 }
 

@@ -635,13 +635,22 @@ int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n, uint
 	/* Enough batches to clear every reference once: with guard markers
 	 * only the revocation of dirty pages merges VMAs. */
 	size_t tries = 0, max_tries = 4 + p->nframes / 256;
+	bool tidied = false;
 	int rc;
 
 	if (upager__access_over_budget(gained))
 		upager__deactivate_some(p, (unsigned)gained + 16);
-	while ((rc = upager__set_access(r, idx, n, access)) == -ENOMEM && ++tries <= max_tries &&
-	       upager__deactivate_some(p, 256))
-		;
+	while ((rc = upager__set_access(r, idx, n, access)) == -ENOMEM && ++tries <= max_tries) {
+		/* Refused: first the pages left read-write while idle, once
+		 * (mprotect.c), then references. */
+		if (!tidied) {
+			tidied = true;
+			if (upager__access_tidy(p))
+				continue;
+		}
+		if (!upager__deactivate_some(p, 256))
+			break;
+	}
 	if (rc == 0 && (access & PG_WRITE))
 		upager__populate_write(r, idx, n);
 	return rc;
