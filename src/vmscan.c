@@ -56,8 +56,9 @@
  * write-back failed that the page cannot fit in the rest.  See
  * upager__frame_alloc() and docs/design.md.
  *
- * Protections and the VMA bound: upager__grant_access() keeps the number
- * of accessible pages in the process under upager__vma_budget() by clearing
+ * Protections and the VMA bound: upager__grant_access() keeps the VMA
+ * budget's measure (mprotect.c: legacy accessible pages, armed chunks,
+ * runs of read-write pages) under upager__vma_budget() by clearing
  * references ahead of the hand when a grant would pass it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -622,7 +623,9 @@ took:
  * upager__grant_access() - make locked pages [@idx, @idx + @n) of @r
  * accessible (@access PG_READ or PG_READ | PG_WRITE) within the VMA
  * budget: when the grant would pass it, or the kernel's VMA limit refuses
- * it, clear references ahead of the hand (which merges runs) and retry.
+ * it, clear references ahead of the hand (which merges runs once the
+ * budget is short: mprotect.c) and retry; a refusal first makes the idle
+ * read-write pages of every armed chunk read-only (upager__access_tidy).
  * Read-write pages are mapped at once (upager__populate_write), so their
  * first store takes no fault in the kernel.
  *
@@ -633,7 +636,7 @@ int upager__grant_access(struct upager_region *r, uint64_t idx, uint64_t n, uint
 	struct upager *p = r->pager;
 	int64_t gained = upager__access_gain(r, idx, n, access);
 	/* Enough batches to clear every reference once: with guard markers
-	 * only the revocation of dirty pages merges VMAs. */
+	 * only the revocation of dirty pages (under pressure) merges VMAs. */
 	size_t tries = 0, max_tries = 4 + p->nframes / 256;
 	bool tidied = false;
 	int rc;
