@@ -189,14 +189,16 @@ static uint32_t chunk_arm(struct upager_region *r, uint64_t c)
  *
  * The budget then counts runs, not pages: one unit per run of PG_VMA_W
  * pages (at most two VMA boundaries), kept exact under the region's
- * vma_lock, which every change of PG_VMA_W takes.  Runs of pages that are
- * no longer accessible or resident can only be found by their chunk, so
- * under pressure (half of the budget used, the point where arming stops)
- * a revocation goes back to read-only at once, and every change of a
- * chunk's VMAs also turns the chunk's idle read-write pages (inaccessible,
- * not locked by anyone) back to read-only: vma_tidy().  Clearing
- * references (vmscan.c) then frees budget as it did before the lazy
- * scheme, and a chunk holds no more runs than accessible dirty pages.
+ * vma_lock, which every change of PG_VMA_W takes.  Under pressure (half
+ * of the budget used, the point where arming stops) the scheme stops: a
+ * revocation goes back to read-only at once, and a revocation or a read
+ * grant that makes pages read-only takes the idle read-write pages on
+ * either side with it (inaccessible, try-locked: vma_tidy_around()), so
+ * that it merges a run instead of splitting one.  Clearing references
+ * (vmscan.c) then frees budget as it did before the lazy scheme.  Idle
+ * runs elsewhere (pages no longer accessible or resident) can only be
+ * found by a walk of the chunks, which a refusal of the kernel triggers
+ * (upager__access_tidy()).
  */
 
 /* The region's lock of PG_VMA_W and its run count: held for a few flag
@@ -358,56 +360,87 @@ static void flags_set_vma_w(struct upager_region *r, uint64_t idx, uint64_t n, b
 	cost_add(r, d);
 }
 
-/*
- * Under pressure: make the idle read-write pages of the chunk that holds
- * page @idx read-only: those the flags call inaccessible, the caller's own
- * ([@idx, @idx + @n), locked by the caller, in that chunk; @n may be 0)
- * and any other that a try-lock gets (a busy page is skipped; the Clock's
- * rule).  One mprotect per run.  A refusal of the kernel leaves the run
- * counted.  Return: the runs made read-only.
- */
-static unsigned vma_tidy(struct upager_region *r, uint64_t idx, uint64_t n)
+/* Try-lock page @k of @r if it is idle read-write (inaccessible, VMA
+ * read-write); false (and not locked) otherwise. */
+static bool idle_w_trylock(struct upager_region *r, uint64_t k)
 {
-	unsigned tidied = 0;
-	uint64_t first = idx >> r->chunk_shift << r->chunk_shift;
-	uint64_t end = first + ((uint64_t)1 << r->chunk_shift);
-	uint64_t taken[(GUARD_CHUNK_BYTES >> 12) / 64] = { 0 }; /* try-locked by us */
-	uint64_t k, run = 0;
-	bool in_run = false;
+	struct upager_page *pg = &r->pages[k];
+	uint32_t f = page_flags(pg);
+
+	if (!(f & PG_VMA_W) || (f & (PG_ACCESS | PG_LOCKED)) || !upager__page_trylock(pg))
+		return false;
+	f = page_flags(pg);
+	if ((f & PG_VMA_W) && !(f & PG_ACCESS))
+		return true;
+	upager__page_unlock(pg);
+	return false;
+}
+
+/* Make locked pages [@lo, @hi) of @r read-only and count the change.
+ * Return: whether the kernel did (it may refuse to split a VMA). */
+static bool vma_downgrade(struct upager_region *r, uint64_t lo, uint64_t hi)
+{
+	if (lo >= hi || mprotect(page_addr(r, lo), (hi - lo) << r->page_shift, PROT_READ) != 0)
+		return false;
+	flags_set_vma_w(r, lo, hi - lo, false);
+	return true;
+}
+
+/*
+ * Under pressure, after locked pages [@idx, @idx + @n) were revoked or
+ * made read-only by a read grant: make the idle read-write pages on either
+ * side read-only too (at most a chunk's worth each way, try-locks only),
+ * and the caller's own if they are idle read-write (a revocation), with
+ * as few mprotects as the runs allow.  The change then merges the VMAs
+ * around it instead of splitting a run of read-write pages.
+ */
+static void vma_tidy_around(struct upager_region *r, uint64_t idx, uint64_t n)
+{
+	uint64_t most = (uint64_t)1 << r->chunk_shift, lo = idx, hi = idx + n;
+	bool mine_idle = true;
+
+	while (lo > 0 && idx - lo < most && idle_w_trylock(r, lo - 1))
+		lo--;
+	while (hi < r->npages && hi - (idx + n) < most && idle_w_trylock(r, hi))
+		hi++;
+	for (uint64_t k = idx; k < idx + n && mine_idle; k++)
+		mine_idle = !(page_flags(&r->pages[k]) & PG_ACCESS);
+	if (mine_idle) {
+		vma_downgrade(r, lo, hi);
+	} else {
+		vma_downgrade(r, lo, idx);
+		vma_downgrade(r, idx + n, hi);
+	}
+	for (uint64_t k = lo; k < idx; k++)
+		upager__page_unlock(&r->pages[k]);
+	for (uint64_t k = idx + n; k < hi; k++)
+		upager__page_unlock(&r->pages[k]);
+}
+
+/* After a refusal of the kernel: make the idle read-write pages of chunk
+ * @c of @r read-only (try-locks only), one mprotect per run.  Return: the
+ * runs made read-only. */
+static unsigned chunk_tidy(struct upager_region *r, uint64_t c)
+{
+	uint64_t k = c << r->chunk_shift, end = k + ((uint64_t)1 << r->chunk_shift);
+	unsigned runs = 0;
 
 	if (end > r->npages)
 		end = r->npages;
-	for (k = first; k <= end; k++) {
-		bool idle = false;
+	while (k < end) {
+		uint64_t lo = k;
 
-		if (k < end) {
-			struct upager_page *pg = &r->pages[k];
-			uint32_t f = page_flags(pg);
-			bool mine = k >= idx && k < idx + n;
-
-			if ((f & PG_VMA_W) && !(f & PG_ACCESS) &&
-			    (mine || (!(f & PG_LOCKED) && upager__page_trylock(pg)))) {
-				if (!mine)
-					taken[(k - first) / 64] |= 1ull << ((k - first) % 64);
-				f = page_flags(pg);
-				idle = (f & PG_VMA_W) && !(f & PG_ACCESS);
-			}
+		while (k < end && idle_w_trylock(r, k))
+			k++;
+		if (k == lo) {
+			k++;
+			continue;
 		}
-		if (idle && !in_run) {
-			run = k;
-			in_run = true;
-		} else if (!idle && in_run) {
-			in_run = false;
-			if (mprotect(page_addr(r, run), (k - run) << r->page_shift, PROT_READ) == 0) {
-				flags_set_vma_w(r, run, k - run, false);
-				tidied++;
-			}
-		}
+		runs += vma_downgrade(r, lo, k);
+		for (uint64_t j = lo; j < k; j++)
+			upager__page_unlock(&r->pages[j]);
 	}
-	for (k = first; k < end; k++)
-		if (taken[(k - first) / 64] & (1ull << ((k - first) % 64)))
-			upager__page_unlock(&r->pages[k]);
-	return tidied;
+	return runs;
 }
 
 /**
@@ -440,7 +473,7 @@ unsigned upager__access_tidy(struct upager *p)
 			continue;
 		for (uint64_t c = 0; c << r->chunk_shift < r->npages; c++)
 			if (chunk_peek(r, c) == CHUNK_ARMED)
-				tidied += vma_tidy(r, c << r->chunk_shift, 0);
+				tidied += chunk_tidy(r, c);
 	}
 	return tidied;
 }
@@ -473,7 +506,7 @@ static int set_access_guarded(struct upager_region *r, uint64_t idx, uint64_t n,
 		/* The VMA stays read-write unless the budget is short (the
 		 * lazy scheme, above). */
 		if (any_w && vma_pressure())
-			vma_tidy(r, idx, n);
+			vma_tidy_around(r, idx, n);
 		return 0;
 	}
 	bool w = access & PG_WRITE;
@@ -485,9 +518,9 @@ static int set_access_guarded(struct upager_region *r, uint64_t idx, uint64_t n,
 	if (any_none && madvise(addr, len, MADV_GUARD_REMOVE) != 0)
 		return -errno;
 	flags_set_access(r, idx, n, access);
-	/* Our pages are accessible now: the tidy leaves them. */
-	if ((w ? any_ro : any_w) && vma_pressure())
-		vma_tidy(r, idx, n);
+	/* Made read-only: merge with idle neighbours rather than split. */
+	if (!w && any_w && vma_pressure())
+		vma_tidy_around(r, idx, n);
 	return 0;
 }
 

@@ -13,8 +13,9 @@
  *  - Lazy VMAs: pages revoked and evicted dirty keep their read-write VMA,
  *    the budget counts runs of them exactly (against a recount from the
  *    flags, also after threads raced on neighbouring pages), a store to
- *    every page merges the region into a few VMAs, and under a small
- *    budget the VMAs stay bounded.
+ *    every page merges the region into a few VMAs, under a small budget
+ *    the VMAs stay bounded, and the tidy after a refusal of the kernel
+ *    leaves no idle page read-write.
  *  - Arming stops at half the budget: later chunks are legacy, and pages of
  *    both kinds page in and out correctly.
  *  - Threads racing to arm the same fresh chunks, with evictions, against a
@@ -478,15 +479,45 @@ static void test_lazy_vmas(void)
 	T_RET(upager_unmap(p, b), 0);
 	T_RET(upager_destroy(p), 0);
 	budget_restore();
+
+	/* 4: what a refusal of the kernel does (last: it ends the lazy
+	 * scheme for the process): every idle read-write page goes back to
+	 * read-only, the accessible ones stay read-write. */
+	memset(model, 0, npages * (PAGE / 8) * sizeof(uint64_t));
+	p = t_create(&cfg);
+	b = upager_alloc(p, npages * PAGE);
+	T_REQUIRE(b != NULL, "alloc");
+	T_RET(upager_advise(p, b, npages * PAGE, UPAGER_ADV_RANDOM), 0);
+	r = upager__region_find(p, b);
+	T_REQUIRE(r && r->chunks, "chunk table");
+	store_pass(b, npages, 0, 2, 4, model);
+	uint64_t idle_before = idle_w(r), accessible_w = 0;
+	unsigned tidied = upager__access_tidy(p);
+	for (uint64_t i = 0; i < npages; i++) {
+		uint32_t f = page_flags(&r->pages[i]);
+		T_CHECK(!(f & PG_VMA_W) == !(f & PG_WRITE), "page %llu after the tidy: flags %#x",
+		        (unsigned long long)i, f);
+		accessible_w += (f & PG_WRITE) != 0;
+	}
+	T_GE(idle_before, npages / 2 - 256);
+	T_GE(tidied, idle_before);
+	T_EQ(idle_w(r), 0);
+	T_EQ(atomic_load(&r->vma_cost), recount_cost(r));
+	T_LE(maps_in(b, npages * PAGE), 2 * (long)accessible_w + 1);
+	check_model(b, npages, model);
+	T_RET(upager_unmap(p, b), 0);
+	T_RET(upager_destroy(p), 0);
 	upager__pause_background_writeback(0);
 	free(model);
 	t_summary("lazy VMAs: %llu isolated stores over 4,096 pages under 256 frames: %llu "
 	          "evicted pages kept read-write VMAs, %lld runs counted (= recount), %ld "
 	          "VMAs; stores between them: %lld units, %ld VMAs; under a budget of %llu: "
-	          "at most %lld units and %ld VMAs; every word verified",
+	          "at most %lld units and %ld VMAs; a refusal's tidy: %llu idle pages, %u "
+	          "runs made read-only; every word verified",
 	          (unsigned long long)npages / 2, (unsigned long long)idle_isolated,
 	          (long long)cost_isolated, vmas_isolated, (long long)cost_merged, vmas_merged,
-	          (unsigned long long)small, (long long)peak_cost, peak_vmas);
+	          (unsigned long long)small, (long long)peak_cost, peak_vmas,
+	          (unsigned long long)idle_before, tidied);
 }
 
 int main(void)
