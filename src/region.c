@@ -28,7 +28,7 @@ static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
 
 _Atomic pid_t upager__pid;
 
-static uint64_t vma_budget = 16382; /* accessible pages, process-wide */
+static uint64_t vma_budget = 16382; /* mprotect.c's units, process-wide */
 static unsigned region_cap = 8191;
 
 
@@ -42,9 +42,10 @@ static unsigned region_cap = 8191;
 /*
  * upager__region_limits() - set the budgets from vm.max_map_count.  Each
  * region costs at most 3 VMAs at rest (app view, descriptors, chunk
- * table), and its
- * accessible pages at most 2 each, whatever the region's page size (a
- * VMA is a run of pages, of any bytes; mprotect.c counts pages).  Budgets of max/4 accessible pages and
+ * table), and what splits its app view (accessible pages of legacy
+ * chunks, runs of read-write pages of armed ones: mprotect.c) at most 2
+ * each, whatever the region's page size (a VMA is a run of pages, of any
+ * bytes).  Budgets of max/4 of those and
  * max/8 regions (at most UPAGER_MAX_REGIONS) keep upager under
  * 2 * max/4 + 3 * max/8 = 7/8 of the limit, leaving the rest to the
  * application.

@@ -129,7 +129,7 @@ void upager__memcg_root(const char *root);
  */
 const char *upager__clockpro_check(struct upager *pager, long *hot_pages);
 
-/* upager__vma_budget() - most pages made accessible at once, process-wide. */
+/* upager__vma_budget() - most units of the VMA budget (mprotect.c), process-wide. */
 uint64_t upager__vma_budget(void);
 
 /* upager__in_fault() - non-zero while this thread is inside upager's fault
