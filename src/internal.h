@@ -279,8 +279,11 @@ struct upager_region {
 	unsigned chunk_shift;      /* log2 of pages per chunk */
 	_Atomic int64_t vma_cost;  /* this region's share of the VMA budget
 	                              (mprotect.c) */
-	_Atomic uint32_t vma_lock; /* spin lock of the PG_VMA_W bits and the
+	_Atomic uint32_t vma_lock; /* lock of the PG_VMA_W bits and the
 	                              count of their runs (mprotect.c) */
+	_Atomic bool vma_unsure;   /* a protection change failed part-way:
+	                              PG_VMA_W may be wrong, every grant sets
+	                              the VMA (mprotect.c) */
 	void *ticket;              /* libsigsegv dispatcher registration */
 	_Atomic int advice;        /* UPAGER_ADV_NORMAL/RANDOM/SEQUENTIAL */
 	_Atomic uint64_t ra_next;  /* page a sequential stream touches next */

@@ -56,7 +56,6 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -204,20 +203,29 @@ static uint32_t chunk_arm(struct upager_region *r, uint64_t c)
 /* The region's lock of PG_VMA_W and its run count: held for a few flag
  * reads and writes, never over a system call or a wait; taken in signal
  * context by threads whose other signals are blocked (design.md, "Signal
- * context"), so no handler can interrupt its holder and take it again. */
+ * context"), so no handler can interrupt its holder and take it again.
+ * 0 free, 1 held, 2 held with sleepers (a futex lock, as page locks are:
+ * a spin with sched_yield would not let a preempted holder of lower
+ * priority run under SCHED_FIFO). */
 static void vma_lock(struct upager_region *r)
 {
-	unsigned spins = 0;
+	uint32_t c = 0;
 
-	while (atomic_exchange_explicit(&r->vma_lock, 1, memory_order_acquire))
-		while (atomic_load_explicit(&r->vma_lock, memory_order_relaxed))
-			if (++spins % 64 == 0)
-				sched_yield(); /* its holder may be preempted */
+	if (atomic_compare_exchange_strong_explicit(&r->vma_lock, &c, 1, memory_order_acquire,
+	                                            memory_order_relaxed))
+		return;
+	if (c != 2)
+		c = atomic_exchange_explicit(&r->vma_lock, 2, memory_order_acquire);
+	while (c != 0) {
+		upager__futex_wait(&r->vma_lock, 2);
+		c = atomic_exchange_explicit(&r->vma_lock, 2, memory_order_acquire);
+	}
 }
 
 static void vma_unlock(struct upager_region *r)
 {
-	atomic_store_explicit(&r->vma_lock, 0, memory_order_release);
+	if (atomic_exchange_explicit(&r->vma_lock, 0, memory_order_release) == 2)
+		upager__futex_wake_all(&r->vma_lock);
 }
 
 static bool vma_w(struct upager_region *r, uint64_t i)
@@ -376,12 +384,32 @@ static bool idle_w_trylock(struct upager_region *r, uint64_t k)
 	return false;
 }
 
-/* Make locked pages [@lo, @hi) of @r read-only and count the change.
- * Return: whether the kernel did (it may refuse to split a VMA). */
+/*
+ * mprotect(2) refused locked pages [@idx, @idx + @n) of @r.  The kernel
+ * changes a range's VMAs one after another and stops at the first it
+ * cannot split, so what the range's VMAs are now is unknown.  Make every
+ * page of it inaccessible (a guard marker needs no VMA), so that none can
+ * be reached through a protection its flags do not record (a store unseen
+ * by write tracking), and stop trusting the region's PG_VMA_W: from now on
+ * every grant in the region sets the VMA itself (vma_unsure).
+ */
+static void vma_failed(struct upager_region *r, uint64_t idx, uint64_t n, bool any_acc)
+{
+	if (any_acc && madvise(page_addr(r, idx), n << r->page_shift, MADV_GUARD_INSTALL) == 0)
+		flags_set_access(r, idx, n, 0);
+	atomic_store_explicit(&r->vma_unsure, true, memory_order_relaxed);
+}
+
+/* Make locked, inaccessible pages [@lo, @hi) of @r read-only and count the
+ * change.  Return: whether the kernel did (it may refuse to split a VMA). */
 static bool vma_downgrade(struct upager_region *r, uint64_t lo, uint64_t hi)
 {
-	if (lo >= hi || mprotect(page_addr(r, lo), (hi - lo) << r->page_shift, PROT_READ) != 0)
+	if (lo >= hi)
 		return false;
+	if (mprotect(page_addr(r, lo), (hi - lo) << r->page_shift, PROT_READ) != 0) {
+		vma_failed(r, lo, hi - lo, false);
+		return false;
+	}
 	flags_set_vma_w(r, lo, hi - lo, false);
 	return true;
 }
@@ -450,7 +478,8 @@ static unsigned chunk_tidy(struct upager_region *r, uint64_t c)
  * and make the idle read-write pages of every armed chunk of @p's regions
  * read-only, pages that a revocation or an eviction left so and that the
  * Clock no longer reaches.  Walks the chunk tables and the descriptors of
- * armed chunks: for a last resort only.  Signal context (the regions stay
+ * armed chunks: for a last resort only, at most once per 10 ms in the
+ * process (else it returns 0 at once).  Signal context (the regions stay
  * while the caller holds the region gate or the pager's lock); try-locks
  * only.
  *
@@ -458,14 +487,22 @@ static unsigned chunk_tidy(struct upager_region *r, uint64_t c)
  */
 unsigned upager__access_tidy(struct upager *p)
 {
+	static _Atomic uint64_t last_ns;
 	int64_t half = atomic_load_explicit(&vma_cost, memory_order_relaxed) / 2;
 	int64_t lim = atomic_load_explicit(&lazy_limit, memory_order_relaxed);
+	uint64_t now = upager__now_ns(), last = atomic_load_explicit(&last_ns, memory_order_relaxed);
 	unsigned tidied = 0;
 
 	while (half < lim && !atomic_compare_exchange_weak_explicit(
 	                             &lazy_limit, &lim, half, memory_order_relaxed,
 	                             memory_order_relaxed))
 		;
+	/* At most one walk per 10 ms, whatever the number of threads whose
+	 * grants the kernel refuses. */
+	if ((last && now - last < 10000000) ||
+	    !atomic_compare_exchange_strong_explicit(&last_ns, &last, now, memory_order_relaxed,
+	                                             memory_order_relaxed))
+		return 0;
 	for (uint32_t id = 0; id < UPAGER_MAX_REGIONS; id++) {
 		struct upager_region *r = upager__region_get(id);
 
@@ -497,8 +534,15 @@ static int set_access_guarded(struct upager_region *r, uint64_t idx, uint64_t n,
 		else
 			any_none = true;
 	}
-	if (upager__inject(UPAGER_OP_MPROTECT, 0) != 0)
+	bool w = access & PG_WRITE;
+	bool change = access && (atomic_load_explicit(&r->vma_unsure, memory_order_relaxed) ||
+	                         (w ? any_ro : any_w));
+
+	if (upager__inject(UPAGER_OP_MPROTECT, 0) != 0) {
+		if (change)
+			vma_failed(r, idx, n, any_acc); /* as a refusal would */
 		return -ENOMEM;
+	}
 	if (!access) {
 		if (any_acc && madvise(addr, len, MADV_GUARD_INSTALL) != 0)
 			return -errno;
@@ -509,10 +553,13 @@ static int set_access_guarded(struct upager_region *r, uint64_t idx, uint64_t n,
 			vma_tidy_around(r, idx, n);
 		return 0;
 	}
-	bool w = access & PG_WRITE;
-	if (w ? any_ro : any_w) {
-		if (mprotect(addr, len, w ? PROT_READ | PROT_WRITE : PROT_READ) != 0)
-			return -errno;
+	if (change) {
+		if (mprotect(addr, len, w ? PROT_READ | PROT_WRITE : PROT_READ) != 0) {
+			int e = errno;
+
+			vma_failed(r, idx, n, any_acc);
+			return -e;
+		}
 		flags_set_vma_w(r, idx, n, w);
 	}
 	if (any_none && madvise(addr, len, MADV_GUARD_REMOVE) != 0)
@@ -626,6 +673,16 @@ void upager__evict_run_locked(struct upager_region *r, uint64_t idx, unsigned n)
 		/* PG_TEST stays: an evicted page's test period goes on in its
 		 * shadow (vmscan.c). */
 		page_clear(pg, PG_RESIDENT | PG_HOT | PG_READAHEAD | PG_RA_MARK);
+	}
+	/* Under pressure an evicted page's read-write VMA goes too: runs of
+	 * pages that are not resident are beyond the Clock's reach. */
+	if (r->chunks && vma_pressure()) {
+		bool any_w = false;
+
+		for (unsigned k = 0; k < n && !any_w; k++)
+			any_w = page_flags(&r->pages[idx + k]) & PG_VMA_W;
+		if (any_w)
+			vma_tidy_around(r, idx, n);
 	}
 	upager__stat_resident(p, -(int64_t)n, r->units);
 	STAT_ADD(p, pgsteal, n);

@@ -106,6 +106,42 @@ static int64_t recount_cost(struct upager_region *r)
 	return n;
 }
 
+/* Pages of [@b, @b + @npages pages) whose VMA in /proc/self/maps differs
+ * from what their flags say, the kernel's word against upager's: in an
+ * armed chunk the write permission is PG_VMA_W; in a legacy chunk the
+ * permissions are the page's access; a chunk never armed is PROT_NONE. */
+static uint64_t vma_w_mismatches(struct upager_region *r, const uint8_t *b, uint64_t npages)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	uintptr_t lo = (uintptr_t)b, hi = lo + npages * PAGE;
+	uint64_t bad = 0, seen = 0;
+	unsigned long a, e;
+	char perms[8], line[512];
+
+	if (!f)
+		return UINT64_MAX;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &a, &e, perms) != 3 || e <= lo || a >= hi)
+			continue;
+		for (uintptr_t x = a < lo ? lo : a; x < e && x < hi; x += PAGE) {
+			uint64_t i = (x - lo) / PAGE;
+			uint32_t fl = page_flags(&r->pages[i]);
+			uint32_t st = atomic_load(&r->chunks[i >> r->chunk_shift]);
+
+			if (st == 2)
+				bad += !(fl & PG_VMA_W) != (perms[1] != 'w');
+			else if (st == 3)
+				bad += !(fl & PG_WRITE) != (perms[1] != 'w') ||
+				       !(fl & PG_ACCESS) != (perms[0] != 'r');
+			else
+				bad += perms[0] != '-' || perms[1] != '-';
+			seen++;
+		}
+	}
+	fclose(f);
+	return seen == npages ? bad : UINT64_MAX;
+}
+
 /*
  * Read every other page of a file, more pages than the VMA budget:
  * returns the references cleared (pgdeactivate) and sets *@vmas to the
@@ -282,6 +318,7 @@ static void test_arming_budget(void)
 	T_GE(armed, 1);
 	T_LE(armed, budget / 2);
 	T_EQ(armed + legacy, nchunks);
+	T_EQ(vma_w_mismatches(r, b, nchunks * CHUNK_PAGES), 0);
 	T_RET(upager_unmap(p, b), 0);
 	T_RET(upager_destroy(p), 0);
 	budget_restore();
@@ -355,10 +392,12 @@ static void test_threads_arming(void)
 	T_EQ(bad, 0);
 	T_EQ(st.sigbus, 0);
 	T_GE(st.pgsteal, 1000);
-	/* Neighbouring pages changed at once: the run count stayed exact. */
+	/* Neighbouring pages changed at once: the run count stayed exact,
+	 * and every VMA is what the flags say. */
 	struct upager_region *r = upager__region_find(p, b);
 	T_REQUIRE(r && r->chunks, "chunk table");
 	T_EQ(atomic_load(&r->vma_cost), recount_cost(r));
+	T_EQ(vma_w_mismatches(r, b, RACE_PAGES), 0);
 	/* Every word past the threads' is still zero. */
 	for (uint64_t pg = 0; pg < RACE_PAGES; pg += 97)
 		T_VERIFIED(t_verify_zero(b + pg * PAGE + 8 * NTHREADS, PAGE - 8 * NTHREADS,
@@ -404,7 +443,10 @@ static uint64_t idle_w(struct upager_region *r)
 
 /*
  * Lazy VMAs.  8 chunks of scratch memory under 256 frames, background
- * write-back paused (it would make referenced pages read-only):
+ * write-back paused (so that nothing depends on the pager thread's
+ * timing), the default budget of 16,382 whatever the host's sysctl, and
+ * after each part every page's PG_VMA_W against its VMA in
+ * /proc/self/maps:
  *  1. a store to every other page: the evicted ones keep their read-write
  *     VMA, each an isolated run, counted exactly;
  *  2. a store to the pages between: the runs merge, and the whole region
@@ -427,6 +469,7 @@ static void test_lazy_vmas(void)
 
 	T_REQUIRE(model != NULL, "model");
 	upager__pause_background_writeback(1);
+	budget_set(16382);
 	p = t_create(&cfg);
 	b = upager_alloc(p, npages * PAGE);
 	T_REQUIRE(b != NULL, "alloc");
@@ -439,6 +482,7 @@ static void test_lazy_vmas(void)
 	cost_isolated = atomic_load(&r->vma_cost);
 	vmas_isolated = maps_in(b, npages * PAGE);
 	T_EQ(cost_isolated, recount_cost(r));
+	T_EQ(vma_w_mismatches(r, b, npages), 0);
 	T_GE(idle_isolated, npages / 2 - 256);
 	/* Each isolated run splits the app view twice. */
 	T_GE(vmas_isolated, npages / 2);
@@ -448,6 +492,7 @@ static void test_lazy_vmas(void)
 	cost_merged = atomic_load(&r->vma_cost);
 	vmas_merged = maps_in(b, npages * PAGE);
 	T_EQ(cost_merged, recount_cost(r));
+	T_EQ(vma_w_mismatches(r, b, npages), 0);
 	T_LE(cost_merged, 8 + 1);   /* the armed chunks, one run */
 	T_LE(vmas_merged, 3);
 	check_model(b, npages, model);
@@ -463,22 +508,23 @@ static void test_lazy_vmas(void)
 	T_RET(upager_advise(p, b, npages * PAGE, UPAGER_ADV_RANDOM), 0);
 	r = upager__region_find(p, b);
 	T_REQUIRE(r && r->chunks, "chunk table");
-	for (uint64_t part = 0; part < 16; part++) {
-		uint64_t lo = part * npages / 16, hi = (part + 1) * npages / 16;
-		for (uint64_t pg = lo; pg < hi; pg += 2)
-			store_pass(b, pg + 1, pg, 2, 3, model);
-		int64_t c = atomic_load(&r->vma_cost);
-		long v = maps_in(b, npages * PAGE);
-		peak_cost = c > peak_cost ? c : peak_cost;
-		peak_vmas = v > peak_vmas ? v : peak_vmas;
+	for (uint64_t pg = 0; pg < npages; pg += 2) {
+		store_pass(b, pg + 1, pg, 2, 3, model);
+		if (pg % 64 == 0) {
+			int64_t c = atomic_load(&r->vma_cost);
+			long v = maps_in(b, npages * PAGE);
+			peak_cost = c > peak_cost ? c : peak_cost;
+			peak_vmas = v > peak_vmas ? v : peak_vmas;
+		}
 	}
 	T_EQ(atomic_load(&r->vma_cost), recount_cost(r));
+	T_EQ(vma_w_mismatches(r, b, npages), 0);
 	T_LE(peak_cost, (int64_t)small + 16);
 	T_LE(peak_vmas, 2 * (long)small + 8);
 	check_model(b, npages, model);
 	T_RET(upager_unmap(p, b), 0);
 	T_RET(upager_destroy(p), 0);
-	budget_restore();
+	budget_set(16382);
 
 	/* 4: what a refusal of the kernel does (last: it ends the lazy
 	 * scheme for the process): every idle read-write page goes back to
@@ -503,10 +549,12 @@ static void test_lazy_vmas(void)
 	T_GE(tidied, idle_before);
 	T_EQ(idle_w(r), 0);
 	T_EQ(atomic_load(&r->vma_cost), recount_cost(r));
+	T_EQ(vma_w_mismatches(r, b, npages), 0);
 	T_LE(maps_in(b, npages * PAGE), 2 * (long)accessible_w + 1);
 	check_model(b, npages, model);
 	T_RET(upager_unmap(p, b), 0);
 	T_RET(upager_destroy(p), 0);
+	budget_restore();
 	upager__pause_background_writeback(0);
 	free(model);
 	t_summary("lazy VMAs: %llu isolated stores over 4,096 pages under 256 frames: %llu "
