@@ -190,7 +190,7 @@ int upager__fault(struct upager_region *r, void *addr, int type, ucontext_t *uc)
 			uint32_t access = PG_READ;
 			if (r->writable && (type == FAULT_WRITE || stored))
 				access |= PG_WRITE;
-			if (upager__grant_access(r, idx, 1, access) != 0) {
+			if (upager__grant_demanded(r, idx, access) != 0) {
 				upager__page_unlock(pg);
 				raise_sigbus(p, addr, uc);
 				return fault_done(p, t0, 1);

@@ -67,6 +67,34 @@ static void drop_run(struct upager_region *r, uint64_t idx, unsigned n, const ui
 }
 
 /**
+ * upager__grant_demanded() - give locked, resident page @idx of @r the
+ * @access its fault asked for.
+ *
+ * A load of a page whose VMA a revocation or an eviction left read-write
+ * (mprotect.c, "lazy VMAs") needs that VMA made read-only, a split that the
+ * kernel may refuse at vm.max_map_count even after upager__grant_access()
+ * cleared references.  The page then comes read-write and dirty instead,
+ * like a predicted page-in (fault.c; counted in pgdirty_predicted): one
+ * write-back more rather than a load that fails with SIGBUS.
+ *
+ * Return: 0, or the negative errno of the grant (the page inaccessible).
+ */
+int upager__grant_demanded(struct upager_region *r, uint64_t idx, uint32_t access)
+{
+	struct upager_page *pg = &r->pages[idx];
+	int rc = upager__grant_access(r, idx, 1, access);
+
+	if (rc == 0 || (access & PG_WRITE) || !r->writable || !(page_flags(pg) & PG_VMA_W))
+		return rc;
+	rc = upager__grant_access(r, idx, 1, PG_READ | PG_WRITE);
+	if (rc == 0) {
+		upager__mark_dirty(r, pg, page_flags(pg), false);
+		STAT_INC(r->pager, pgdirty_predicted);
+	}
+	return rc;
+}
+
+/**
  * upager__page_in_locked() - make page @idx resident, with read-ahead.
  * @r:        the region.
  * @idx:      the page; locked by the caller and not resident.
@@ -285,7 +313,7 @@ int upager__page_in_locked(struct upager_region *r, uint64_t idx, unsigned ra_pa
 
 		rc = 0;
 		if (demand)
-			rc = upager__grant_access(r, idx, 1, access);
+			rc = upager__grant_demanded(r, idx, access);
 		/* The run's pages after the marker, a grant per stretch between
 		 * holes (only scratch runs have holes, and they are never
 		 * zero-filled: PG_READ). */

@@ -744,6 +744,7 @@ UPAGER_HIDDEN long upager__deactivate_range(struct upager_region *r, uint64_t fi
 
 /* ==== layer 10: filemap.c ================================================= */
 
+UPAGER_HIDDEN int upager__grant_demanded(struct upager_region *r, uint64_t idx, uint32_t access);
 UPAGER_HIDDEN int upager__page_in_locked(struct upager_region *r, uint64_t idx,
                                          unsigned ra_pages, uint32_t access, bool demand,
                                          bool *read);

@@ -554,9 +554,13 @@ static int set_access_guarded(struct upager_region *r, uint64_t idx, uint64_t n,
 		return 0;
 	}
 	if (change) {
-		if (mprotect(addr, len, w ? PROT_READ | PROT_WRITE : PROT_READ) != 0) {
-			int e = errno;
+		int e = 0;
 
+		if (!w && upager__inject(UPAGER_OP_MPROTECT_RO, 0) != 0)
+			e = ENOMEM; /* test builds: a refused split */
+		else if (mprotect(addr, len, w ? PROT_READ | PROT_WRITE : PROT_READ) != 0)
+			e = errno;
+		if (e) {
 			vma_failed(r, idx, n, any_acc);
 			return -e;
 		}
@@ -692,6 +696,15 @@ void upager__evict_locked(struct upager_region *r, uint64_t idx)
 {
 	upager__evict_run_locked(r, idx, 1);
 }
+
+#ifdef UPAGER_TEST_HOOKS
+/* upager__vma_lazy_reset() - forget that the kernel refused a protection
+ * change (testhooks.h): the lazy scheme stops at half the budget again. */
+void upager__vma_lazy_reset(void)
+{
+	atomic_store_explicit(&lazy_limit, INT64_MAX, memory_order_relaxed);
+}
+#endif
 
 /* upager__access_forget() - @r's share of the VMA budget went away with
  * its mappings. */

@@ -15,6 +15,8 @@
 #define UPAGER_IO_WRITE 0x2u    /* write completions */
 #define UPAGER_OP_MPROTECT 0x4u /* protection changes (result: 0 or -ENOMEM) */
 #define UPAGER_OP_MMAP 0x8u     /* a region's mappings at map time (0 or -ENOMEM) */
+#define UPAGER_OP_MPROTECT_RO 0x10u /* a grant's change of a read-write VMA
+                                       to read-only (0 or -ENOMEM) */
 
 /* Special results for upager__inject_io(). */
 #define UPAGER_INJECT_SHORT 1 /* the completion reports half the bytes */
@@ -128,6 +130,11 @@ void upager__memcg_root(const char *root);
  * (may be NULL): out, the hot pages.  Call it while no fault is under way.
  */
 const char *upager__clockpro_check(struct upager *pager, long *hot_pages);
+
+/* upager__vma_lazy_reset() - forget a refusal of the kernel (real or
+ * injected), which stops mprotect.c's lazy VMAs below half of the budget
+ * for the rest of the process. */
+void upager__vma_lazy_reset(void);
 
 /* upager__vma_budget() - most units of the VMA budget (mprotect.c), process-wide. */
 uint64_t upager__vma_budget(void);

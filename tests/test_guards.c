@@ -16,6 +16,8 @@
  *    every page merges the region into a few VMAs, under a small budget
  *    the VMAs stay bounded, and the tidy after a refusal of the kernel
  *    leaves no idle page read-write.
+ *  - A load that the kernel would not let make a VMA read-only gets its
+ *    page read-write and dirty instead of SIGBUS.
  *  - Arming stops at half the budget: later chunks are legacy, and pages of
  *    both kinds page in and out correctly.
  *  - Threads racing to arm the same fresh chunks, with evictions, against a
@@ -276,6 +278,91 @@ static void test_write_tracking(void)
 }
 
 /*
+ * A load of a page whose VMA was left read-write, when the kernel refuses
+ * to make it read-only (injected: UPAGER_OP_MPROTECT_RO, every time): the
+ * page comes read-write and dirty, as a predicted page-in, instead of the
+ * load failing with SIGBUS.  Once on a minor fault (the page revoked and
+ * written back), once on a page-in (the page evicted), and the file gets
+ * every stored byte.
+ */
+static void test_refused_downgrade(void)
+{
+	uint64_t seed = t_seed();
+	struct upager_config cfg = t_config(PAGE, 64 * PAGE);
+	upager_t *p = t_create(&cfg);
+	struct upager_stats st0, st;
+	uint8_t expect[16 * PAGE];
+	volatile uint8_t *b;
+	uint32_t f;
+	int fd;
+
+	fd = t_make_file(sizeof(expect), seed, NULL, 0);
+	T_REQUIRE(fd >= 0, "file");
+	T_REQUIRE(pread(fd, expect, sizeof(expect), 0) == (ssize_t)sizeof(expect), "reference");
+	b = upager_map(p, fd, 0, sizeof(expect), PROT_READ | PROT_WRITE, UPAGER_SHARED);
+	T_REQUIRE(b != NULL, "map");
+	T_RET(upager_advise(p, (void *)b, sizeof(expect), UPAGER_ADV_RANDOM), 0);
+
+	/* A store, the Clock's revocation (the VMA stays read-write), and
+	 * write-back: clean, inaccessible, VMA read-write. */
+	b[5 * PAGE + 1] = expect[5 * PAGE + 1] = 0xa5;
+	T_GE(upager__clear_references(p), 1);
+	T_RET(upager_sync(p, (void *)b, sizeof(expect)), 0);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK((f & PG_RESIDENT) && !(f & PG_ACCESS) && !(f & PG_DIRTY) && (f & PG_VMA_W),
+	        "revoked and clean: flags %#x", f);
+
+	/* 1: a minor fault. */
+	t_stats(p, &st0);
+	upager__inject_io(UPAGER_OP_MPROTECT_RO, 1, -ENOMEM, 1);
+	T_EQ(b[5 * PAGE + 1], 0xa5);
+	T_GE(upager__inject_count(), 1);
+	upager__inject_clear();
+	upager__vma_lazy_reset(); /* the refusal stopped the lazy scheme */
+	t_stats(p, &st);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK((f & PG_WRITE) && (f & PG_DIRTY) && (f & PG_VMA_W), "after the load: flags %#x", f);
+	T_EQ(st.pgdirty_predicted, st0.pgdirty_predicted + 1);
+	T_EQ(st.sigbus, st0.sigbus);
+	b[5 * PAGE + 2] = expect[5 * PAGE + 2] = 0x5a; /* through the mapping */
+
+	/* 2: a page-in.  The store of the first residency predicts the next
+	 * (read-write at once, fault.c); that residency sees no store, so the
+	 * page-in after it asks for read access. */
+	T_RET(upager_advise(p, (void *)b, sizeof(expect), UPAGER_ADV_DONTNEED), 0);
+	T_EQ(b[5 * PAGE + 2], 0x5a);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK((f & PG_WRITE) && !(f & PG_WRITTEN), "predicted page-in: flags %#x", f);
+	/* Revoked first, so that the write-back of the eviction finds it
+	 * inaccessible and leaves its VMA read-write. */
+	T_GE(upager__clear_references(p), 1);
+	T_RET(upager_advise(p, (void *)b, sizeof(expect), UPAGER_ADV_DONTNEED), 0);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK(!(f & PG_RESIDENT) && (f & PG_VMA_W) && !(f & PG_WRITTEN), "evicted: flags %#x",
+	        f);
+	t_stats(p, &st0);
+	upager__inject_io(UPAGER_OP_MPROTECT_RO, 1, -ENOMEM, 1);
+	T_EQ(b[5 * PAGE + 2], 0x5a);
+	T_GE(upager__inject_count(), 1);
+	upager__inject_clear();
+	upager__vma_lazy_reset();
+	t_stats(p, &st);
+	f = flags_at(p, (void *)b, 5);
+	T_CHECK((f & PG_WRITE) && (f & PG_DIRTY), "after the page-in: flags %#x", f);
+	T_EQ(st.pgmajfault, st0.pgmajfault + 1);
+	T_EQ(st.pgdirty_predicted, st0.pgdirty_predicted + 1);
+	T_EQ(st.sigbus, st0.sigbus);
+	b[5 * PAGE + 3] = expect[5 * PAGE + 3] = 0x3c;
+
+	T_RET(upager_unmap(p, (void *)b), 0);
+	T_RET(upager_destroy(p), 0);
+	T_EQ(t_verify_fd_buf(fd, 0, expect, sizeof(expect)), -1);
+	close(fd);
+	t_summary("a load the kernel would not make read-only, twice (minor fault, page-in): "
+	          "read-write and dirty instead of SIGBUS, every byte in the file");
+}
+
+/*
  * A VMA budget of 40: at most 20 chunks are armed; the other chunks of a
  * 64-chunk region are legacy.  Every chunk gets stores in two pages under a
  * memory limit of 64 pages (so pages are evicted, written to the scratch
@@ -526,9 +613,9 @@ static void test_lazy_vmas(void)
 	T_RET(upager_destroy(p), 0);
 	budget_set(16382);
 
-	/* 4: what a refusal of the kernel does (last: it ends the lazy
-	 * scheme for the process): every idle read-write page goes back to
-	 * read-only, the accessible ones stay read-write. */
+	/* 4: what a refusal of the kernel does (and it stops the lazy
+	 * scheme until the reset below): every idle read-write page goes back
+	 * to read-only, the accessible ones stay read-write. */
 	memset(model, 0, npages * (PAGE / 8) * sizeof(uint64_t));
 	p = t_create(&cfg);
 	b = upager_alloc(p, npages * PAGE);
@@ -555,6 +642,7 @@ static void test_lazy_vmas(void)
 	T_RET(upager_unmap(p, b), 0);
 	T_RET(upager_destroy(p), 0);
 	budget_restore();
+	upager__vma_lazy_reset();
 	upager__pause_background_writeback(0);
 	free(model);
 	t_summary("lazy VMAs: %llu isolated stores over 4,096 pages under 256 frames: %llu "
@@ -575,6 +663,7 @@ int main(void)
 		{ "write tracking with guards", test_write_tracking },
 		{ "arming stops at half the budget", test_arming_budget },
 		{ "threads arming the same chunks", test_threads_arming },
+		{ "a refused downgrade on a load", test_refused_downgrade },
 		{ "lazy VMAs of write tracking", test_lazy_vmas },
 		{ NULL, NULL },
 	};
