@@ -210,6 +210,22 @@ static void test_isolated_reads(void)
 	          (unsigned long long)deact_guard, vmas_legacy, (unsigned long long)deact_legacy);
 }
 
+/* A file of @len bytes of seed @seed, its bytes in @expect, mapped
+ * read-write and shared by @p without read-ahead; its descriptor in *@fd. */
+static volatile uint8_t *map_random_file(upager_t *p, uint64_t seed, uint8_t *expect, size_t len,
+                                         int *fd)
+{
+	volatile uint8_t *b;
+
+	*fd = t_make_file(len, seed, NULL, 0);
+	T_REQUIRE(*fd >= 0, "file");
+	T_REQUIRE(pread(*fd, expect, len, 0) == (ssize_t)len, "reference");
+	b = upager_map(p, *fd, 0, len, PROT_READ | PROT_WRITE, UPAGER_SHARED);
+	T_REQUIRE(b != NULL, "map");
+	T_RET(upager_advise(p, (void *)b, len, UPAGER_ADV_RANDOM), 0);
+	return b;
+}
+
 /*
  * One page through every state with guards: read, store, revoked by the
  * Clock, read again (dirty: read-write at once), written back (read-only
@@ -227,13 +243,7 @@ static void test_write_tracking(void)
 	uint32_t f;
 	int fd;
 
-	fd = t_make_file(sizeof(expect), seed, NULL, 0);
-	T_REQUIRE(fd >= 0, "file");
-	T_REQUIRE(pread(fd, expect, sizeof(expect), 0) == (ssize_t)sizeof(expect), "reference");
-	b = upager_map(p, fd, 0, sizeof(expect), PROT_READ | PROT_WRITE,
-	               UPAGER_SHARED);
-	T_REQUIRE(b != NULL, "map");
-	T_RET(upager_advise(p, (void *)b, sizeof(expect), UPAGER_ADV_RANDOM), 0);
+	b = map_random_file(p, seed, expect, sizeof(expect), &fd);
 
 	T_EQ(b[5 * PAGE + 1], expect[5 * PAGE + 1]);
 	f = flags_at(p, (void *)b, 5);
@@ -296,12 +306,7 @@ static void test_refused_downgrade(void)
 	uint32_t f;
 	int fd;
 
-	fd = t_make_file(sizeof(expect), seed, NULL, 0);
-	T_REQUIRE(fd >= 0, "file");
-	T_REQUIRE(pread(fd, expect, sizeof(expect), 0) == (ssize_t)sizeof(expect), "reference");
-	b = upager_map(p, fd, 0, sizeof(expect), PROT_READ | PROT_WRITE, UPAGER_SHARED);
-	T_REQUIRE(b != NULL, "map");
-	T_RET(upager_advise(p, (void *)b, sizeof(expect), UPAGER_ADV_RANDOM), 0);
+	b = map_random_file(p, seed, expect, sizeof(expect), &fd);
 
 	/* A store, the Clock's revocation (the VMA stays read-write), and
 	 * write-back: clean, inaccessible, VMA read-write. */
