@@ -533,6 +533,23 @@ static uint64_t idle_w(struct upager_region *r)
 	return n;
 }
 
+/* A new pager of @cfg with @npages of scratch memory, advised random (no
+ * read-ahead), whose region has a chunk table: the region's start, the
+ * pager in *@pp and the region in *@rp. */
+static uint8_t *lazy_region(const struct upager_config *cfg, uint64_t npages, upager_t **pp,
+                            struct upager_region **rp)
+{
+	upager_t *p = t_create(cfg);
+	uint8_t *b = upager_alloc(p, npages * PAGE);
+
+	T_REQUIRE(b != NULL, "alloc");
+	T_RET(upager_advise(p, b, npages * PAGE, UPAGER_ADV_RANDOM), 0);
+	*rp = upager__region_find(p, b);
+	T_REQUIRE(*rp && (*rp)->chunks, "chunk table");
+	*pp = p;
+	return b;
+}
+
 /*
  * Lazy VMAs.  8 chunks of scratch memory under 256 frames, background
  * write-back paused (so that nothing depends on the pager thread's
@@ -562,12 +579,7 @@ static void test_lazy_vmas(void)
 	T_REQUIRE(model != NULL, "model");
 	upager__pause_background_writeback(1);
 	budget_set(16382);
-	p = t_create(&cfg);
-	b = upager_alloc(p, npages * PAGE);
-	T_REQUIRE(b != NULL, "alloc");
-	T_RET(upager_advise(p, b, npages * PAGE, UPAGER_ADV_RANDOM), 0);
-	r = upager__region_find(p, b);
-	T_REQUIRE(r && r->chunks, "chunk table");
+	b = lazy_region(&cfg, npages, &p, &r);
 
 	store_pass(b, npages, 0, 2, 1, model);
 	idle_isolated = idle_w(r);
@@ -594,12 +606,7 @@ static void test_lazy_vmas(void)
 	/* 3: the same under a small budget. */
 	memset(model, 0, npages * (PAGE / 8) * sizeof(uint64_t));
 	budget_set(small);
-	p = t_create(&cfg);
-	b = upager_alloc(p, npages * PAGE);
-	T_REQUIRE(b != NULL, "alloc");
-	T_RET(upager_advise(p, b, npages * PAGE, UPAGER_ADV_RANDOM), 0);
-	r = upager__region_find(p, b);
-	T_REQUIRE(r && r->chunks, "chunk table");
+	b = lazy_region(&cfg, npages, &p, &r);
 	for (uint64_t pg = 0; pg < npages; pg += 2) {
 		store_pass(b, pg + 1, pg, 2, 3, model);
 		if (pg % 64 == 0) {
@@ -622,12 +629,7 @@ static void test_lazy_vmas(void)
 	 * scheme until the reset below): every idle read-write page goes back
 	 * to read-only, the accessible ones stay read-write. */
 	memset(model, 0, npages * (PAGE / 8) * sizeof(uint64_t));
-	p = t_create(&cfg);
-	b = upager_alloc(p, npages * PAGE);
-	T_REQUIRE(b != NULL, "alloc");
-	T_RET(upager_advise(p, b, npages * PAGE, UPAGER_ADV_RANDOM), 0);
-	r = upager__region_find(p, b);
-	T_REQUIRE(r && r->chunks, "chunk table");
+	b = lazy_region(&cfg, npages, &p, &r);
 	store_pass(b, npages, 0, 2, 4, model);
 	uint64_t idle_before = idle_w(r), accessible_w = 0;
 	unsigned tidied = upager__access_tidy(p);
